@@ -1,11 +1,16 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { ScheduleModule } from '@nestjs/schedule';
 import type { DestinationStream } from 'pino';
+import { AiProvidersModule } from './ai-providers/ai-providers.module.js';
+import { ApprovalsModule } from './approvals/approvals.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DbModule } from './db/db.module.js';
+import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
 import { LoggingModule } from './logging/logging.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { RedisModule } from './redis/redis.module.js';
 
 export interface AppModuleOptions {
@@ -21,10 +26,15 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggingModule.forRoot(config, options.logDestination),
+        ScheduleModule.forRoot(),
         DbModule,
         RedisModule,
         AuthModule,
         HealthModule,
+        EventsModule,
+        ApprovalsModule,
+        AiProvidersModule,
+        MetricsModule,
       ],
     };
   }
