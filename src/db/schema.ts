@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   boolean,
   check,
   index,
@@ -7,6 +8,8 @@ import {
   jsonb,
   pgEnum,
   pgTable,
+  primaryKey,
+  smallint,
   text,
   timestamp,
   uniqueIndex,
@@ -183,6 +186,22 @@ export const approvalItems = pgTable(
       .on(t.createdAt)
       .where(sql`${t.status} IN ('pending', 'escalated')`),
   ],
+);
+
+/**
+ * Exact number of approval items per status, so the queue-depth metric never counts a million rows. Kept up to
+ * date by statement-level triggers on approval_items (migration 0002), in the same transaction as the change.
+ * Each change lands in one of several slots so concurrent writers rarely wait on one row; a status's count is
+ * the sum of its slots (a single slot may go negative).
+ */
+export const approvalStatusCounts = pgTable(
+  'approval_status_counts',
+  {
+    status: approvalStatusEnum('status').notNull(),
+    slot: smallint('slot').notNull(),
+    count: bigint('count', { mode: 'number' }).notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.status, t.slot] })],
 );
 
 export const aiProviderConfigs = pgTable(
