@@ -1,4 +1,4 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Module, type DynamicModule, type Type } from '@nestjs/common';
 import { ScheduleModule } from '@nestjs/schedule';
 import type { DestinationStream } from 'pino';
 import { AiProvidersModule } from './ai-providers/ai-providers.module.js';
@@ -16,6 +16,8 @@ import { RedisModule } from './redis/redis.module.js';
 export interface AppModuleOptions {
   /** Where logs go; stdout when absent. Tests pass a stream to inspect what was logged. */
   logDestination?: DestinationStream;
+  /** Extra modules mounted beside the product's (tests use this for routes that fail or stall on purpose). */
+  extraModules?: Type[];
 }
 
 @Module({})
@@ -34,7 +36,8 @@ export class AppModule {
         EventsModule,
         ApprovalsModule,
         AiProvidersModule,
-        MetricsModule,
+        MetricsModule.forRoot(config),
+        ...(options.extraModules ?? []),
       ],
     };
   }

@@ -68,7 +68,6 @@ export const envSchema = z
     AI_PROVIDER_DEEPSEEK_BASE_URL: httpUrl.default('https://api.deepseek.com'),
     AI_PROVIDER_OPENROUTER_BASE_URL: httpUrl.default('https://openrouter.ai/api'),
 
-    METRICS_ENABLED: bool.default(true),
     METRICS_HTTP_ENABLED: bool.default(true),
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     METRICS_PORT: port.optional(),

@@ -1,4 +1,30 @@
-import { Module } from '@nestjs/common';
+import { Module, type DynamicModule, type INestApplication } from '@nestjs/common';
+import { AppConfig } from '../config/app-config.js';
+import { ConnectionsCollector } from './connections.collector.js';
+import { MetricsEndpoint } from './metrics-endpoint.js';
+import { MetricsPortServer } from './metrics-port.server.js';
+import { MetricsController } from './metrics.controller.js';
+import { HttpMetricsInterceptor } from './metrics.interceptor.js';
+import { MetricsService } from './metrics.service.js';
 
 @Module({})
-export class MetricsModule {}
+export class MetricsModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: MetricsModule,
+      controllers: config.env.METRICS_PORT === undefined ? [MetricsController] : [],
+      providers: [MetricsService, MetricsEndpoint, MetricsPortServer, HttpMetricsInterceptor, ConnectionsCollector],
+      exports: [MetricsService],
+    };
+  }
+
+  /**
+   * Hooks request timing and connection counting into the HTTP server. Called by createApp before any other
+   * middleware, so requests rejected by the body parser are counted too.
+   */
+  static instrument(app: INestApplication): void {
+    const http = app.get(HttpMetricsInterceptor);
+    if (http.enabled) app.use(http.middleware);
+    app.get(ConnectionsCollector).attach(app.getHttpServer());
+  }
+}

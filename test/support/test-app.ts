@@ -1,3 +1,4 @@
+import type { Type } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { randomBytes } from 'node:crypto';
@@ -54,6 +55,8 @@ export interface TestAppOptions {
   prefix?: string;
   /** Do not call listen(). */
   noListen?: boolean;
+  /** Extra Nest modules (e.g. a controller whose routes fail on purpose). */
+  extraModules?: Type[];
 }
 
 /**
@@ -76,7 +79,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     ...options.env,
   });
   const logs = new LogCapture();
-  const app = await createApp(config, { logDestination: logs });
+  const app = await createApp(config, { logDestination: logs, extraModules: options.extraModules });
   if (!options.noListen) await app.listen(0, '127.0.0.1');
   const address = options.noListen ? undefined : (app.getHttpServer().address() as AddressInfo);
   const url = address ? `http://127.0.0.1:${address.port}` : '';
