@@ -1,6 +1,7 @@
 import { Module, type DynamicModule, type INestApplication } from '@nestjs/common';
 import { AppConfig } from '../config/app-config.js';
 import { ConnectionsCollector } from './connections.collector.js';
+import { EventActivityCollector } from './event-activity.collector.js';
 import { MetricsEndpoint } from './metrics-endpoint.js';
 import { MetricsPortServer } from './metrics-port.server.js';
 import { MetricsController } from './metrics.controller.js';
@@ -13,7 +14,14 @@ export class MetricsModule {
     return {
       module: MetricsModule,
       controllers: config.env.METRICS_PORT === undefined ? [MetricsController] : [],
-      providers: [MetricsService, MetricsEndpoint, MetricsPortServer, HttpMetricsInterceptor, ConnectionsCollector],
+      providers: [
+        MetricsService,
+        MetricsEndpoint,
+        MetricsPortServer,
+        HttpMetricsInterceptor,
+        ConnectionsCollector,
+        EventActivityCollector,
+      ],
       exports: [MetricsService],
     };
   }
