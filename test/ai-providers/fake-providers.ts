@@ -4,14 +4,19 @@ import type { AddressInfo } from 'node:net';
 import type { AiProvider } from '../../src/db/schema.js';
 
 /**
- * How the fake answers a key: `ok` with the provider's real success shape; `hang` never answers; `not_json` and
- * `wrong_shape` are 200s that are not what was asked for; `server_error` is a 503. A key the fake was never
- * told about is rejected the way the real provider rejects an invalid key.
+ * How the fake answers a key: `ok` with the provider's real success shape; `hang` never answers; `not_json`,
+ * `wrong_shape` and `huge` (2 MB) are 200s that are not what was asked for; `server_error` is a 503;
+ * `redirect` points elsewhere on this server. A key the fake was never told about is rejected the way the
+ * real provider rejects an invalid key.
  */
-export type Behaviour = 'ok' | 'hang' | 'not_json' | 'wrong_shape' | 'server_error';
+export type Behaviour = 'ok' | 'hang' | 'not_json' | 'wrong_shape' | 'huge' | 'server_error' | 'redirect';
+
+/** Where `redirect` points; any request arriving there is recorded with provider 'redirected'. */
+export const REDIRECT_TARGET = '/collect-the-key';
+const HUGE_BODY_BYTES = 2 * 1024 * 1024;
 
 export interface SeenRequest {
-  provider: AiProvider;
+  provider: AiProvider | 'redirected';
   url: string;
   key: string | undefined;
 }
@@ -131,6 +136,10 @@ export class FakeProviders {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.url === REDIRECT_TARGET) {
+      this.requests.push({ provider: 'redirected', url: req.url, key: (req.headers['x-api-key'] ?? req.headers['x-goog-api-key'] ?? bearer(req)) as string | undefined });
+      return json(res, 200, { data: [], models: [] });
+    }
     const route = ROUTES[req.url ?? ''];
     if (!route || req.method !== 'GET') {
       res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"not found"}}');
@@ -149,6 +158,13 @@ export class FakeProviders {
     if (behaviour === 'ok') return json(res, 200, route.ok);
     if (behaviour === 'wrong_shape') return json(res, 200, { unexpected: true });
     if (behaviour === 'server_error') return json(res, 503, { error: { type: 'overloaded_error', message: 'try later' } });
+    if (behaviour === 'redirect') {
+      res.writeHead(302, { location: `${this.url}${REDIRECT_TARGET}` }).end();
+      return;
+    }
+    if (behaviour === 'huge') {
+      return json(res, 200, { data: [{ id: 'x'.repeat(HUGE_BODY_BYTES) }] });
+    }
     res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>Welcome to the captive portal</body></html>');
   }
 }

@@ -125,11 +125,19 @@ describe('AI provider health checks against fake providers', () => {
     ['gemini', 'wrong_shape', 'bad_response: HTTP 200: JSON without the expected "models" list'],
     ['openrouter', 'wrong_shape', 'bad_response: HTTP 200: JSON without the expected "data" object'],
     ['deepseek', 'server_error', 'bad_response: HTTP 503: unexpected status (overloaded_error)'],
+    ['deepseek', 'huge', 'bad_response: HTTP 200: body larger than 1048576 bytes'],
   ];
   it.each(malformed)('%s: a %s answer is a bad_response', async (provider, behaviour, error) => {
     const config = await h.config(provider, fake.key(behaviour));
     expect((await config.test()).body).toMatchObject({ healthy: false, outcome: 'bad_response', error });
     expect(await config.stored()).toMatchObject({ is_valid: false, validation_error: error, consecutive_failures: 1 });
+  });
+
+  it.each(['claude', 'gemini', 'openai'] as const)('%s: a redirect is not followed, so the key never leaves for another address', async (provider) => {
+    const apiKey = fake.key('redirect');
+    const config = await h.config(provider, apiKey);
+    expect((await config.test()).body).toMatchObject({ healthy: false, outcome: 'bad_response', error: 'bad_response: HTTP 302: redirect not followed' });
+    expect(fake.requests.filter((r) => r.provider === 'redirected')).toEqual([]);
   });
 
   it('publishes ai.provider.health_changed on the first result and on every change, never on a repeat', async () => {

@@ -196,3 +196,37 @@ describe('getProviderMetrics', () => {
     expect(last.claude).toBeInstanceOf(Date);
   });
 });
+
+describe('shutdown', () => {
+  let fake: FakeProviders;
+  let t: TestApp;
+  beforeAll(async () => {
+    fake = await FakeProviders.start();
+    // Far beyond the test timeout: the test only ends in time if shutdown cuts the checks short.
+    t = tracked(await startTestApp({ env: { ...fake.env, AI_PROVIDER_HEALTH_TIMEOUT_MS: '120000' } }));
+  });
+  afterAll(async () => {
+    await t?.close();
+    await fake?.close();
+  });
+
+  it('interrupts running checks, releases their leases and records nothing', async () => {
+    const periodicKey = fake.key('hang');
+    const onDemandKey = fake.key('hang');
+    const periodic = await createConfig(t, 'openai', periodicKey);
+    const running = run(t);
+    await vi.waitFor(() => expect(fake.requestsWith(periodicKey)).toHaveLength(1));
+    const onDemand = await createConfig(t, 'claude', onDemandKey);
+    const tested = t.request('POST', `/ai-providers/${onDemand.id}/test`, { token: onDemand.token });
+    await vi.waitFor(() => expect(fake.requestsWith(onDemandKey)).toHaveLength(1));
+
+    await t.app.close();
+    expect(await running).toEqual({ checked: 0, healthy: 0, unhealthy: 0 });
+    expect((await tested).status).toBe(503);
+    const { rows } = await t.pool.query('SELECT last_validated_at, check_lease_until, consecutive_failures FROM ai_provider_configs WHERE id = ANY($1)', [[periodic.id, onDemand.id]]);
+    expect(rows).toEqual([
+      { last_validated_at: null, check_lease_until: null, consecutive_failures: 0 },
+      { last_validated_at: null, check_lease_until: null, consecutive_failures: 0 },
+    ]);
+  });
+});
