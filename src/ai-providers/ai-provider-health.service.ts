@@ -72,7 +72,9 @@ type RecordedCheck = HealthCheckResult & { recorded: boolean };
 export class AiProviderHealthService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(AiProviderHealthService.name);
   private readonly stopping = new AbortController();
-  private readonly runs = new Set<Promise<unknown>>();
+  /** Every check and run in progress, so shutdown can wait for them to release their leases. */
+  private readonly inProgress = new Set<Promise<unknown>>();
+  private runsInProgress = 0;
   private readonly leaseMs: number;
 
   constructor(
@@ -96,7 +98,7 @@ export class AiProviderHealthService implements OnApplicationBootstrap, BeforeAp
   async beforeApplicationShutdown(): Promise<void> {
     if (this.scheduler.doesExist('interval', INTERVAL_NAME)) this.scheduler.deleteInterval(INTERVAL_NAME);
     this.stopping.abort();
-    await Promise.allSettled([...this.runs]);
+    await Promise.allSettled([...this.inProgress]);
   }
 
   /**
@@ -105,10 +107,8 @@ export class AiProviderHealthService implements OnApplicationBootstrap, BeforeAp
    * claims one config at a time, so a lease is only held while its check actually runs.
    */
   runHealthChecks(): Promise<HealthRunSummary> {
-    const run = this.runOnce();
-    this.runs.add(run);
-    void run.finally(() => this.runs.delete(run)).catch(() => undefined);
-    return run;
+    this.runsInProgress++;
+    return this.track(this.runOnce()).finally(() => this.runsInProgress--);
   }
 
   /** POST /ai-providers/:id/test: checks now, whether due or not, and records the result. */
@@ -128,7 +128,7 @@ export class AiProviderHealthService implements OnApplicationBootstrap, BeforeAp
     }
     let result: RecordedCheck;
     try {
-      result = await this.check(claimed);
+      result = await this.track(this.check(claimed));
     } catch (error) {
       if (error instanceof ProbeInterruptedError) throw new ServiceUnavailableException('The service is shutting down; try again');
       throw error;
@@ -142,13 +142,20 @@ export class AiProviderHealthService implements OnApplicationBootstrap, BeforeAp
 
   private tick(): void {
     // A run still going (slow providers, or many configs) simply continues; never two in one process.
-    if (this.runs.size > 0) return;
+    if (this.runsInProgress > 0) return;
     this.runHealthChecks().then(
       (summary) => {
         if (summary.checked > 0) this.logger.debug(`checked ${summary.checked} AI provider config(s), ${summary.unhealthy} unhealthy`);
       },
       (error: unknown) => this.logger.warn(`AI provider health run failed: ${describe(error)}`),
     );
+  }
+
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.inProgress.add(work);
+    const forget = () => this.inProgress.delete(work);
+    work.then(forget, forget);
+    return work;
   }
 
   private async runOnce(): Promise<HealthRunSummary> {
