@@ -44,7 +44,7 @@ export class ApprovalsController {
   @HttpCode(HttpStatus.OK)
   bulk(@CurrentPrincipal() principal: Principal, @Body() body: BulkDecisionDto): Promise<BulkDecisionResult> {
     const { ids, ...decision } = body;
-    return this.approvals.decideMany(principal.workspaceId, ids, decision, { id: principal.tokenId });
+    return this.approvals.decideMany(principal.workspaceId, ids, decision, principal.tokenId);
   }
 
   @Get(':id')
@@ -60,7 +60,7 @@ export class ApprovalsController {
     @Param('id', ApprovalId) id: string,
     @Body() body: ApproveDto,
   ): Promise<ApprovalItem> {
-    return this.approvals.decide(principal.workspaceId, id, { action: 'approve', notes: body.notes }, { id: principal.tokenId });
+    return this.approvals.decide(principal.workspaceId, id, { action: 'approve', notes: body.notes }, principal.tokenId);
   }
 
   @Post(':id/reject')
@@ -71,13 +71,13 @@ export class ApprovalsController {
     @Param('id', ApprovalId) id: string,
     @Body() body: RejectDto,
   ): Promise<ApprovalItem> {
-    return this.approvals.decide(principal.workspaceId, id, { action: 'reject', reason: body.reason }, { id: principal.tokenId });
+    return this.approvals.decide(principal.workspaceId, id, { action: 'reject', reason: body.reason }, principal.tokenId);
   }
 
   /** Cancels the item (it stays readable, with status `cancelled`). */
   @Delete(':id')
   @Roles('admin')
   cancel(@CurrentPrincipal() principal: Principal, @Param('id', ApprovalId) id: string): Promise<ApprovalItem> {
-    return this.approvals.decide(principal.workspaceId, id, { action: 'cancel' }, { id: principal.tokenId });
+    return this.approvals.decide(principal.workspaceId, id, { action: 'cancel' }, principal.tokenId);
   }
 }

@@ -25,12 +25,6 @@ export interface Decision {
   reason?: string;
 }
 
-/** Who acts: the caller's token id (there is no user table), plus the correlation id to carry into events. */
-export interface Actor {
-  id: string;
-  correlationId?: string;
-}
-
 export interface CreateOptions {
   /** A fixed id, so re-delivering the same request event cannot create a second item. */
   id?: string;
@@ -179,11 +173,12 @@ export class ApprovalsService {
   }
 
   /**
+   * `actorId` is the caller's token id (there is no user table); it becomes resolvedById.
    * One conditional UPDATE decides the item: of any number of concurrent decisions exactly one matches
    * `status IN ('pending','escalated')`; the others see the committed row no longer matching and get 409.
    */
-  async decide(workspaceId: string, id: string, decision: Decision, actor: Actor): Promise<ApprovalItem> {
-    const [item] = await this.applyDecision(workspaceId, [id], decision, actor.id);
+  async decide(workspaceId: string, id: string, decision: Decision, actorId: string): Promise<ApprovalItem> {
+    const [item] = await this.applyDecision(workspaceId, [id], decision, actorId);
     if (!item) {
       const [current] = await this.currentStatuses(workspaceId, [id]);
       if (!current) throw new NotFoundException(`Approval ${id} not found`);
@@ -194,16 +189,13 @@ export class ApprovalsService {
         status: current.status,
       });
     }
-    await this.events.publish([{ action: DECIDED_STATUS[decision.action], item }], {
-      userId: actor.id,
-      correlationId: actor.correlationId,
-    });
+    await this.events.publish([{ action: DECIDED_STATUS[decision.action], item }], { userId: actorId });
     return item;
   }
 
   /** The same conditional UPDATE for many ids at once, with a result per id in the order given. */
-  async decideMany(workspaceId: string, ids: string[], decision: Decision, actor: Actor): Promise<BulkDecisionResult> {
-    const decided = await this.applyDecision(workspaceId, ids, decision, actor.id);
+  async decideMany(workspaceId: string, ids: string[], decision: Decision, actorId: string): Promise<BulkDecisionResult> {
+    const decided = await this.applyDecision(workspaceId, ids, decision, actorId);
     const byId = new Map(decided.map((item) => [item.id, item]));
     const undecided = ids.filter((id) => !byId.has(id));
     const current = new Map(
@@ -218,7 +210,7 @@ export class ApprovalsService {
     });
     await this.events.publish(
       decided.map((item) => ({ action: DECIDED_STATUS[decision.action], item })),
-      { userId: actor.id, correlationId: actor.correlationId },
+      { userId: actorId },
     );
     return { results, decided: decided.length, failed: ids.length - decided.length };
   }
