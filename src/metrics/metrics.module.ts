@@ -1,5 +1,10 @@
 import { Module, type DynamicModule, type INestApplication } from '@nestjs/common';
+import { AiProvidersModule } from '../ai-providers/ai-providers.module.js';
+import { ApprovalsModule } from '../approvals/approvals.module.js';
 import { AppConfig } from '../config/app-config.js';
+import { AiProviderChecksCollector } from './ai-provider-checks.collector.js';
+import { AiProvidersCollector } from './ai-providers.collector.js';
+import { ApprovalsCollector } from './approvals.collector.js';
 import { ConnectionsCollector } from './connections.collector.js';
 import { EventActivityCollector } from './event-activity.collector.js';
 import { MetricsEndpoint } from './metrics-endpoint.js';
@@ -13,6 +18,7 @@ export class MetricsModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: MetricsModule,
+      imports: [ApprovalsModule, AiProvidersModule],
       controllers: config.env.METRICS_PORT === undefined ? [MetricsController] : [],
       providers: [
         MetricsService,
@@ -21,6 +27,9 @@ export class MetricsModule {
         HttpMetricsInterceptor,
         ConnectionsCollector,
         EventActivityCollector,
+        ApprovalsCollector,
+        AiProvidersCollector,
+        AiProviderChecksCollector,
       ],
       exports: [MetricsService],
     };
