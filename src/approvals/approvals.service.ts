@@ -5,16 +5,9 @@ import { DB, type Database } from '../db/db.module.js';
 import { approvalItems, type ApprovalStatus } from '../db/schema.js';
 import { decodeCursor, encodeCursor } from './approval-cursor.js';
 import { ApprovalEventPublisher, type ApprovalEventAction } from './approval-event-publisher.js';
-import { ApprovalQueueStatsService } from './approval-queue-stats.service.js';
 import { dueInSeconds, routeApproval } from './approval-routing.js';
 import { ApprovalSettingsService } from './approval-settings.service.js';
-import type {
-  ApprovalItem,
-  ApprovalPage,
-  BulkDecisionResult,
-  BulkItemResult,
-  QueueMetrics,
-} from './approval.types.js';
+import type { ApprovalItem, ApprovalPage, BulkDecisionResult, BulkItemResult } from './approval.types.js';
 import type { CreateApprovalDto } from './dto/create-approval.dto.js';
 import type { DecisionAction } from './dto/decision.dto.js';
 import type { ListApprovalsQuery, SortField } from './dto/list-approvals.query.js';
@@ -75,7 +68,6 @@ export class ApprovalsService {
     @Inject(DB) private readonly db: Database,
     private readonly settings: ApprovalSettingsService,
     private readonly events: ApprovalEventPublisher,
-    private readonly stats: ApprovalQueueStatsService,
   ) {}
 
   /**
@@ -213,11 +205,6 @@ export class ApprovalsService {
       { userId: actorId },
     );
     return { results, decided: decided.length, failed: ids.length - decided.length };
-  }
-
-  /** For the metrics module; see ApprovalQueueStatsService. */
-  getQueueMetrics(now?: Date): Promise<QueueMetrics> {
-    return this.stats.getQueueMetrics(now);
   }
 
   private applyDecision(workspaceId: string, ids: string[], decision: Decision, actorId: string): Promise<ApprovalItem[]> {
