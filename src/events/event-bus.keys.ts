@@ -6,9 +6,19 @@ export const CONSUMER_GROUP = 'hyvve-platform';
 export class EventBusKeys {
   readonly main: string;
   readonly dlq: string;
+  /** Sorted set: main-stream ids of failed events awaiting redelivery, scored by the ms timestamp they are due. */
+  readonly retry: string;
+  /** Hash: event id → DLQ stream id, so an admin action finds its DLQ entry without scanning the stream. */
+  readonly dlqIndex: string;
+  /** Counter: DLQ entries dropped because the DLQ reached EVENT_BUS_DLQ_MAXLEN. */
+  readonly dlqTrimmed: string;
+
   constructor(readonly prefix: string) {
     this.main = `${prefix}:events:main`;
     this.dlq = `${prefix}:events:dlq`;
+    this.retry = `${prefix}:events:retry`;
+    this.dlqIndex = `${prefix}:events:dlq:index`;
+    this.dlqTrimmed = `${prefix}:events:dlq:trimmed`;
   }
 
   static from(config: AppConfig): EventBusKeys {

@@ -1,0 +1,55 @@
+/** Bounds for what a handler's error may put into EventMetadata, the DLQ and the logs. */
+export const MAX_ERROR_MESSAGE_LENGTH = 1000;
+export const MAX_ERROR_STACK_LINES = 12;
+const MAX_STACK_LENGTH = 4000;
+
+// Credentials that could end up in an error message: bearer tokens, our API tokens, provider keys, key=value secrets.
+const SECRET_PATTERNS: RegExp[] = [
+  /\bBearer\s+[A-Za-z0-9_\-.~+/]+=*/gi,
+  /\bhyv_[A-Za-z0-9_-]+/g,
+  /\bsk-[A-Za-z0-9_-]{8,}/g,
+  /\bAIza[A-Za-z0-9_-]{20,}/g,
+  /\b(api[_-]?key|token|secret|password|passwd|authorization)(["']?\s*[:=]\s*["']?)[^\s"',;&]+/gi,
+];
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
+
+export interface SanitizedError {
+  message: string;
+  stack: string;
+}
+
+function redact(text: string): string {
+  let result = text;
+  for (const pattern of SECRET_PATTERNS) {
+    // Only the key=value pattern has groups: keep its key so the message still says what was removed.
+    result = result.replace(pattern, (_match, key: unknown, separator: unknown) =>
+      typeof key === 'string' && typeof separator === 'string' ? `${key}${separator}[redacted]` : '[redacted]',
+    );
+  }
+  return result;
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/**
+ * What we keep of an error thrown by a handler: one line of message and a short stack, with anything that
+ * looks like a credential removed. Drizzle puts query parameters into its message, so for its errors only
+ * the driver's own error is kept.
+ */
+export function sanitizeError(error: unknown): SanitizedError {
+  const e = error as { name?: unknown; message?: unknown; stack?: unknown; cause?: { message?: unknown; code?: unknown } };
+  let message: string;
+  if (e?.name === 'DrizzleQueryError' && e.cause) {
+    message = `DrizzleQueryError: ${String(e.cause.code ?? '')} ${String(e.cause.message ?? '')}`.trim();
+  } else if (error instanceof Error || (typeof e?.message === 'string' && e.message)) {
+    message = `${typeof e.name === 'string' ? e.name : 'Error'}: ${String(e.message)}`;
+  } else {
+    message = `Non-error thrown: ${String(error)}`;
+  }
+  message = truncate(redact(message.replace(/\s+/g, ' ').replace(CONTROL_CHARACTERS, '')), MAX_ERROR_MESSAGE_LENGTH);
+  const stackLines = typeof e?.stack === 'string' ? e.stack.split('\n').slice(1, MAX_ERROR_STACK_LINES + 1) : [];
+  const stack = truncate(redact(stackLines.join('\n').replace(CONTROL_CHARACTERS, '')), MAX_STACK_LENGTH);
+  return { message, stack };
+}
