@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { TEMPLATE_DB, TEST_PG_URL } from './env.js';
+import { TEST_DATABASE_PREFIX, TEST_PG_URL, templateDatabase, testRunId } from './env.js';
 
 async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const admin = new pg.Client({ connectionString: `${TEST_PG_URL}/postgres` });
@@ -14,12 +14,13 @@ async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
 
 /** A fresh, migrated database of its own for one test file (or one test). */
 export async function createTestDatabase(): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
-  const name = `hyvve_t_${randomBytes(6).toString('hex')}`;
+  const runId = testRunId();
+  const name = `${TEST_DATABASE_PREFIX}${runId}_${randomBytes(6).toString('hex')}`;
   await withAdmin(async (admin) => {
     // CREATE DATABASE from a template fails if anyone else is connected to the template at that moment.
     for (let attempt = 0; ; attempt++) {
       try {
-        await admin.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DB}`);
+        await admin.query(`CREATE DATABASE ${name} TEMPLATE ${templateDatabase(runId)}`);
         return;
       } catch (error) {
         if (attempt >= 20 || !/being accessed by other users/.test(String(error))) throw error;

@@ -15,7 +15,7 @@ import type { Role } from '../../src/db/schema.js';
 import { createTestDatabase } from './database.js';
 import { TEST_REDIS_URL } from './env.js';
 
-/** Log lines the app wrote during the test, for assertions such as "no secret was logged". */
+/** Log lines written during the test, for assertions such as "no secret was logged". */
 export class LogCapture extends Writable {
   readonly lines: string[] = [];
   override _write(chunk: Buffer, _encoding: string, callback: () => void): void {
@@ -27,6 +27,14 @@ export class LogCapture extends Writable {
   }
 }
 
+/**
+ * nestjs-pino builds one pino-http logger per process (the first app's), and Nest's static Logger follows the
+ * last app that called useLogger, so the logs of every app in a test process land in one place. Each TestApp's
+ * `logs` is therefore this process-wide capture: scans for secrets cover every app, and a test that looks for
+ * a specific line should use text unique to it.
+ */
+const processLogs = new LogCapture();
+
 export interface TestApp {
   app: NestExpressApplication;
   config: AppConfig;
@@ -36,6 +44,7 @@ export interface TestApp {
   db: Database;
   pool: pg.Pool;
   redis: Redis;
+  /** Every log line of every app started in this test process (see processLogs). */
   logs: LogCapture;
   prefix: string;
   databaseUrl: string;
@@ -78,13 +87,15 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     AI_PROVIDER_HEALTH_ENABLED: 'false',
     ...options.env,
   });
-  const logs = new LogCapture();
+  const logs = processLogs;
   const app = await createApp(config, { logDestination: logs, extraModules: options.extraModules });
   if (!options.noListen) await app.listen(0, '127.0.0.1');
   const address = options.noListen ? undefined : (app.getHttpServer().address() as AddressInfo);
   const url = address ? `http://127.0.0.1:${address.port}` : '';
 
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+  // Dropping the database at close() terminates idle clients; without a listener that would crash the file.
+  pool.on('error', () => undefined);
   const db = drizzle(pool, { schema });
   const redis = new Redis(config.env.REDIS_URL, { lazyConnect: false, maxRetriesPerRequest: 2 });
   redis.on('error', () => undefined);
