@@ -10,6 +10,7 @@ import {
 } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { and, eq, inArray, isNull, lt, lte, or, sql } from 'drizzle-orm';
+import { describeError } from '../common/describe-error.js';
 import { AppConfig } from '../config/app-config.js';
 import { DB, type Database } from '../db/db.module.js';
 import { aiProviderConfigs } from '../db/schema.js';
@@ -147,7 +148,7 @@ export class AiProviderHealthService implements OnApplicationBootstrap, BeforeAp
       (summary) => {
         if (summary.checked > 0) this.logger.debug(`checked ${summary.checked} AI provider config(s), ${summary.unhealthy} unhealthy`);
       },
-      (error: unknown) => this.logger.warn(`AI provider health run failed: ${describe(error)}`),
+      (error: unknown) => this.logger.warn(`AI provider health run failed: ${describeError(error)}`),
     );
   }
 
@@ -274,7 +275,7 @@ export class AiProviderHealthService implements OnApplicationBootstrap, BeforeAp
     try {
       await this.events.publish({ type: HEALTH_CHANGED_EVENT, source: EVENT_SOURCE, tenantId: config.workspaceId, data });
     } catch (failure) {
-      this.logger.warn(`could not publish ${HEALTH_CHANGED_EVENT} for config ${config.id}: ${describe(failure)}`);
+      this.logger.warn(`could not publish ${HEALTH_CHANGED_EVENT} for config ${config.id}: ${describeError(failure)}`);
     }
   }
 
@@ -293,11 +294,3 @@ export class AiProviderHealthService implements OnApplicationBootstrap, BeforeAp
     return or(isNull(aiProviderConfigs.checkLeaseUntil), lt(aiProviderConfigs.checkLeaseUntil, sql`now()`));
   }
 }
-
-/** Drizzle puts query parameters (here: ciphertexts) into its messages; keep only the driver's own error. */
-function describe(error: unknown): string {
-  const e = error as { name?: string; message?: string; cause?: { message?: string; code?: string } };
-  if (e?.name === 'DrizzleQueryError' && e.cause) return `${e.cause.code ?? ''} ${e.cause.message ?? ''}`.trim();
-  return `${e?.name ?? 'Error'}: ${e?.message ?? String(error)}`;
-}
-

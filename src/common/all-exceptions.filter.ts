@@ -1,5 +1,6 @@
 import { Catch, HttpException, HttpStatus, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
+import { describeError, stackFrames } from './describe-error.js';
 import { dependencyUnavailable, unavailableDependency } from './dependency-error.js';
 
 interface BodyParserError {
@@ -16,6 +17,9 @@ const BODY_PARSER_MESSAGES: Record<string, string> = {
   'charset.unsupported': 'Unsupported charset',
   'request.aborted': 'Request aborted',
 };
+
+/** Stack frames logged with an unhandled error. */
+const LOGGED_STACK_FRAMES = 5;
 
 function isBodyParserError(error: unknown): error is BodyParserError {
   const e = error as Partial<BodyParserError>;
@@ -53,21 +57,14 @@ export class AllExceptionsFilter implements ExceptionFilter {
     }
     const dependency = unavailableDependency(exception);
     if (dependency) {
-      this.logger.warn(`${dependency} unavailable: ${describe(exception)}`);
+      this.logger.warn(`${dependency} unavailable: ${describeError(exception)}`);
       const http = dependencyUnavailable(dependency);
       return { status: http.getStatus(), body: http.getResponse() as Record<string, unknown> };
     }
-    this.logger.error(`Unhandled error: ${describe(exception)}`, (exception as Error)?.stack?.split('\n').slice(1, 6).join('\n'));
+    this.logger.error(`Unhandled error: ${describeError(exception)}`, stackFrames(exception, LOGGED_STACK_FRAMES));
     return {
       status: HttpStatus.INTERNAL_SERVER_ERROR,
       body: { statusCode: HttpStatus.INTERNAL_SERVER_ERROR, message: 'Internal server error' },
     };
   }
-}
-
-/** Drizzle puts the query parameters into its error message; log only the driver's own error. */
-function describe(exception: unknown): string {
-  const e = exception as { name?: string; message?: string; cause?: { message?: string; code?: string } };
-  if (e?.name === 'DrizzleQueryError' && e.cause) return `${e.cause.code ?? ''} ${e.cause.message ?? ''}`.trim();
-  return `${e?.name ?? 'Error'}: ${e?.message ?? String(exception)}`;
 }

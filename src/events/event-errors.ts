@@ -1,3 +1,5 @@
+import { describeError, isDrizzleQueryError, stackFrames } from '../common/describe-error.js';
+
 /** Bounds for what a handler's error may put into EventMetadata, the DLQ and the logs. */
 export const MAX_ERROR_MESSAGE_LENGTH = 1000;
 export const MAX_ERROR_STACK_LINES = 12;
@@ -41,15 +43,15 @@ function truncate(text: string, max: number): string {
 export function sanitizeError(error: unknown): SanitizedError {
   const e = error as { name?: unknown; message?: unknown; stack?: unknown; cause?: { message?: unknown; code?: unknown } };
   let message: string;
-  if (e?.name === 'DrizzleQueryError' && e.cause) {
-    message = `DrizzleQueryError: ${String(e.cause.code ?? '')} ${String(e.cause.message ?? '')}`.trim();
+  if (isDrizzleQueryError(error)) {
+    message = describeError(error);
   } else if (error instanceof Error || (typeof e?.message === 'string' && e.message)) {
     message = `${typeof e.name === 'string' ? e.name : 'Error'}: ${String(e.message)}`;
   } else {
     message = `Non-error thrown: ${String(error)}`;
   }
   message = truncate(redact(message.replace(/\s+/g, ' ').replace(CONTROL_CHARACTERS, '')), MAX_ERROR_MESSAGE_LENGTH);
-  const stackLines = typeof e?.stack === 'string' ? e.stack.split('\n').slice(1, MAX_ERROR_STACK_LINES + 1) : [];
-  const stack = truncate(redact(stackLines.join('\n').replace(CONTROL_CHARACTERS, '')), MAX_STACK_LENGTH);
+  // Frames only: a multi-line message (Drizzle's ends in "params: ...") must not reach the stored stack.
+  const stack = truncate(redact(stackFrames(error, MAX_ERROR_STACK_LINES).replace(CONTROL_CHARACTERS, '')), MAX_STACK_LENGTH);
   return { message, stack };
 }
