@@ -17,8 +17,8 @@ export class AiProvidersCollector {
       help: "Share of the provider's checked configs whose latest check succeeded (1 all healthy, 0 all failing = outage, NaN none checked).",
       labelNames: ['provider'],
       registers,
-      async collect() {
-        const s = await snapshot.current();
+      collect() {
+        const s = snapshot.latest;
         if (!s) return;
         for (const provider of AI_PROVIDERS) {
           const { healthy, unhealthy } = s[provider];
@@ -31,8 +31,8 @@ export class AiProvidersCollector {
       help: 'Provider configurations by the result of their latest check (healthy, unhealthy, unchecked), zeros included.',
       labelNames: ['provider', 'status'],
       registers,
-      async collect() {
-        const s = await snapshot.current();
+      collect() {
+        const s = snapshot.latest;
         if (!s) return;
         for (const provider of AI_PROVIDERS) {
           for (const status of CONFIG_STATUSES) this.set({ provider, status }, s[provider][status]);
@@ -44,8 +44,8 @@ export class AiProvidersCollector {
       help: 'Unix time of the most recent health check of any config of the provider (0 = never checked).',
       labelNames: ['provider'],
       registers,
-      async collect() {
-        const s = await snapshot.current();
+      collect() {
+        const s = snapshot.latest;
         if (!s) return;
         for (const provider of AI_PROVIDERS) this.set({ provider }, (s[provider].lastCheckedAt?.getTime() ?? 0) / 1000);
       },

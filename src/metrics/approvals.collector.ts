@@ -16,8 +16,8 @@ export class ApprovalsCollector {
       help: 'Approval items by status (every status, zeros included).',
       labelNames: ['status'],
       registers,
-      async collect() {
-        const s = await snapshot.current();
+      collect() {
+        const s = snapshot.latest;
         if (!s) return;
         for (const status of APPROVAL_STATUSES) this.set({ status }, s.depthByStatus[status] ?? 0);
       },
@@ -26,8 +26,8 @@ export class ApprovalsCollector {
       name: 'approval_queue_oldest_pending_age_seconds',
       help: 'Age of the oldest item still waiting for a decision (pending or escalated); 0 when none waits.',
       registers,
-      async collect() {
-        const s = await snapshot.current();
+      collect() {
+        const s = snapshot.latest;
         if (!s) return;
         // Computed at scrape time from the stored creation time, so the age keeps growing between refreshes.
         this.set(s.oldestOpenCreatedAt ? Math.max(0, (Date.now() - s.oldestOpenCreatedAt.getTime()) / 1000) : 0);
@@ -37,8 +37,8 @@ export class ApprovalsCollector {
       name: 'approval_queue_overdue',
       help: 'Items waiting for a decision (pending or escalated) past their due time.',
       registers,
-      async collect() {
-        const s = await snapshot.current();
+      collect() {
+        const s = snapshot.latest;
         if (s) this.set(s.overdue);
       },
     });

@@ -7,6 +7,8 @@ import { AiProvidersCollector } from './ai-providers.collector.js';
 import { ApprovalsCollector } from './approvals.collector.js';
 import { ConnectionsCollector } from './connections.collector.js';
 import { EventActivityCollector } from './event-activity.collector.js';
+import { EventBusCollector } from './event-bus.collector.js';
+import { EventMetadataCollector } from './event-metadata.collector.js';
 import { MetricsEndpoint } from './metrics-endpoint.js';
 import { MetricsPortServer } from './metrics-port.server.js';
 import { MetricsController } from './metrics.controller.js';
@@ -27,6 +29,8 @@ export class MetricsModule {
         HttpMetricsInterceptor,
         ConnectionsCollector,
         EventActivityCollector,
+        EventBusCollector,
+        EventMetadataCollector,
         ApprovalsCollector,
         AiProvidersCollector,
         AiProviderChecksCollector,

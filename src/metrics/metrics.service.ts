@@ -13,6 +13,7 @@ import { RefreshingSnapshot } from './refreshing-snapshot.js';
 export class MetricsService {
   readonly registry = new Registry();
   private readonly selfMetrics: CollectorSelfMetrics;
+  private readonly snapshots: RefreshingSnapshot<unknown>[] = [];
 
   constructor(private readonly config: AppConfig) {
     // Unprefixed, so the standard Node.js dashboards (Grafana 11159) work unchanged.
@@ -22,7 +23,7 @@ export class MetricsService {
 
   /** Wraps a dependency-backed source in the shared refresh/timeout/last-known-value mechanism. */
   snapshotOf<T>(source: SnapshotSource<T>): RefreshingSnapshot<T> {
-    return new RefreshingSnapshot(
+    const snapshot = new RefreshingSnapshot(
       source,
       {
         intervalMs: this.config.env.METRICS_COLLECT_INTERVAL_SECONDS * 1000,
@@ -30,9 +31,16 @@ export class MetricsService {
       },
       this.selfMetrics,
     );
+    this.snapshots.push(snapshot);
+    return snapshot;
   }
 
-  render(): Promise<string> {
+  /**
+   * Stale snapshots are refreshed (concurrently, each bounded by its timeout) before anything is serialised,
+   * so the gauges and the collectors' own up/duration metrics in one exposition describe the same refresh.
+   */
+  async render(): Promise<string> {
+    await Promise.all(this.snapshots.map((snapshot) => snapshot.refreshIfStale()));
     return this.registry.metrics();
   }
 }

@@ -39,15 +39,18 @@ export class RefreshingSnapshot<T> {
     this.logger = new Logger(`MetricsCollector:${source.name}`);
   }
 
-  /** The latest snapshot, refreshed first when older than the interval (waiting at most the timeout). */
-  async current(): Promise<T | undefined> {
-    if (this.now() - this.attemptedAt >= this.policy.intervalMs) {
-      this.waiting ??= this.refresh().finally(() => {
-        this.waiting = undefined;
-      });
-      await this.waiting;
-    }
+  /** The last snapshot fetched successfully (undefined until the first success). */
+  get latest(): T | undefined {
     return this.snapshot;
+  }
+
+  /** Refreshes when the snapshot is older than the interval, waiting at most the timeout; never rejects. */
+  async refreshIfStale(): Promise<void> {
+    if (this.now() - this.attemptedAt < this.policy.intervalMs) return;
+    this.waiting ??= this.refresh().finally(() => {
+      this.waiting = undefined;
+    });
+    await this.waiting;
   }
 
   private async refresh(): Promise<void> {
