@@ -124,6 +124,17 @@ describe('GET /approvals', () => {
       [`cursor=${Buffer.from('{"a":1}').toString('base64url')}`, /^cursor is malformed/],
       [`sortBy=dueAt&order=asc&cursor=${Buffer.from('["dueAt","asc","yesterday","x"]').toString('base64url')}`, /^cursor is malformed/],
       [`cursor=${first.body.nextCursor}`, /^cursor was issued for sortBy=dueAt&order=asc/],
+      // Well-shaped but impossible values must not reach the SQL casts (they would fail there with a 500).
+      ...['2026-13-01T00:00:00.000000Z', '2026-01-01T24:00:00.000000Z', '0000-01-01T00:00:00.000000Z'].map(
+        (value): [string, RegExp] => [
+          `sortBy=dueAt&order=asc&cursor=${Buffer.from(JSON.stringify(['dueAt', 'asc', value, items[0]!.id])).toString('base64url')}`,
+          /^cursor is malformed/,
+        ],
+      ),
+      [
+        `sortBy=confidenceScore&order=asc&cursor=${Buffer.from(JSON.stringify(['confidenceScore', 'asc', '9999999999', items[0]!.id])).toString('base64url')}`,
+        /^cursor is malformed/,
+      ],
       [`sortBy=dueAt&order=desc&cursor=${first.body.nextCursor}`, /^cursor was issued for sortBy=dueAt&order=asc/],
     ];
     for (const [query, message] of cases) {
