@@ -19,6 +19,7 @@ export const DLQ_SCAN_CHUNK = 200;
  * page can therefore hold fewer than `limit` items while `nextCursor` is still set.
  */
 export const DLQ_MAX_SCANNED_PER_PAGE = 5000;
+const OLDEST_STREAM_ID = '0-0';
 
 export interface DeadLetter {
   streamId: string;
@@ -119,6 +120,8 @@ export class EventDlqService {
   /** Newest first; scans at most DLQ_MAX_SCANNED_PER_PAGE entries per call. */
   async list(tenantId: string, limit: number, cursor?: string): Promise<DlqPage> {
     const items: DlqEntryView[] = [];
+    // Nothing is older than the smallest id (and Redis rejects the exclusive range "(0-0").
+    if (cursor === OLDEST_STREAM_ID) return { items, nextCursor: null };
     let end = cursor ? `(${cursor}` : '+';
     let scanned = 0;
     while (scanned < DLQ_MAX_SCANNED_PER_PAGE) {

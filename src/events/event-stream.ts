@@ -10,6 +10,13 @@ export interface StreamEntry {
 }
 
 export const STREAM_ID_PATTERN = /^\d{1,20}-\d{1,20}$/;
+const MAX_STREAM_ID_PART = 2n ** 64n - 1n;
+
+/** `<ms>-<seq>` with both parts unsigned 64-bit, as Redis accepts them (20 digits alone can exceed that). */
+export function isStreamId(value: string): boolean {
+  if (!STREAM_ID_PATTERN.test(value)) return false;
+  return value.split('-').every((part) => BigInt(part) <= MAX_STREAM_ID_PART);
+}
 
 /** XRANGE / XCLAIM / XAUTOCLAIM entry lists: `[[id, [field, value, ...]], ...]`. */
 export function toEntries(raw: unknown): StreamEntry[] {

@@ -11,9 +11,10 @@ import {
   Max,
   MaxLength,
   Min,
+  ValidateBy,
 } from 'class-validator';
 import { EVENT_TYPE_PATTERN } from './event-envelope.js';
-import { STREAM_ID_PATTERN } from './event-stream.js';
+import { isStreamId } from './event-stream.js';
 
 const TYPE_MESSAGE = '$property must look like {module}.{entity}.{action} (lowercase letters, digits, _), e.g. approval.item.approved';
 const MAX_ID_LENGTH = 128;
@@ -48,7 +49,14 @@ export class DlqListQuery {
   limit?: number;
 
   @IsOptional()
-  @Matches(STREAM_ID_PATTERN, { message: 'cursor must be a nextCursor value from a previous page' })
+  // A 20-digit part beyond 2^64 - 1 made XREVRANGE fail with a 500.
+  @ValidateBy({
+    name: 'isStreamId',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && isStreamId(value),
+      defaultMessage: () => 'cursor must be a nextCursor value from a previous page',
+    },
+  })
   cursor?: string;
 }
 
