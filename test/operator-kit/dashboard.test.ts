@@ -64,7 +64,8 @@ describe('Grafana dashboard deploy/grafana/hyvve-api.json', () => {
     const ids = panels.map((p) => p.id);
     expect(ids.every((id) => Number.isInteger(id))).toBe(true);
     expect(new Set(ids).size).toBe(ids.length);
-    const cells = new Set<string>();
+    const owner = new Map<string, number>();
+    const overlaps: string[] = [];
     for (const panel of panels) {
       const g = panel.gridPos!;
       expect(g, `panel ${panel.id}`).toBeDefined();
@@ -74,12 +75,13 @@ describe('Grafana dashboard deploy/grafana/hyvve-api.json', () => {
       expect(g.x + g.w).toBeLessThanOrEqual(GRID_COLUMNS);
       for (let x = g.x; x < g.x + g.w; x++) {
         for (let y = g.y; y < g.y + g.h; y++) {
-          const cell = `${x},${y}`;
-          expect(cells.has(cell), `panel ${panel.id} "${panel.title}" overlaps another at ${cell}`).toBe(false);
-          cells.add(cell);
+          const other = owner.get(`${x},${y}`);
+          if (other !== undefined) overlaps.push(`panel ${panel.id} overlaps panel ${other} at ${x},${y}`);
+          owner.set(`${x},${y}`, panel.id!);
         }
       }
     }
+    expect(overlaps).toEqual([]);
   });
 
   it('points every panel and every target at the data-source variable, with a PromQL expression', () => {
