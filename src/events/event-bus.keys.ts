@@ -12,6 +12,8 @@ export class EventBusKeys {
   readonly dlqIndex: string;
   /** Counter: DLQ entries dropped because the DLQ reached EVENT_BUS_DLQ_MAXLEN. */
   readonly dlqTrimmed: string;
+  /** Sorted set: consumer name → ms of its last heartbeat (Redis 7.0 does not refresh an idle consumer's idle time). */
+  readonly consumers: string;
 
   constructor(readonly prefix: string) {
     this.main = `${prefix}:events:main`;
@@ -19,6 +21,7 @@ export class EventBusKeys {
     this.retry = `${prefix}:events:retry`;
     this.dlqIndex = `${prefix}:events:dlq:index`;
     this.dlqTrimmed = `${prefix}:events:dlq:trimmed`;
+    this.consumers = `${prefix}:events:consumers`;
   }
 
   static from(config: AppConfig): EventBusKeys {

@@ -75,12 +75,15 @@ return redis.call('XDEL', KEYS[1], ARGV[1])
 `;
 
 /**
- * Removes a consumer from the group only if it holds no pending entry, checked atomically: deleting a
- * consumer deletes its pending entries, which would lose their events.
- * KEYS: main. ARGV: group, consumer.
+ * Removes a consumer from the group only if its last heartbeat is older than ARGV[3] (ms) and it holds no
+ * pending entry, both checked atomically: deleting a consumer deletes its pending entries, which would lose
+ * their events. KEYS: main, consumer heartbeats. ARGV: group, consumer, stale-before (ms).
  */
 export const DELETE_IDLE_CONSUMER = `
+local beat = redis.call('ZSCORE', KEYS[2], ARGV[2])
+if beat and tonumber(beat) >= tonumber(ARGV[3]) then return 0 end
 if #redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2]) > 0 then return 0 end
 redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZREM', KEYS[2], ARGV[2])
 return 1
 `;

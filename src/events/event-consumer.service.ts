@@ -17,7 +17,7 @@ const FAILURE_LOG_EVERY = 10;
 /** Idle entries are looked for every CLAIM_IDLE_MS / CLAIM_CHECKS_PER_IDLE, but not more often than MIN_CLAIM_INTERVAL_MS. */
 const CLAIM_CHECKS_PER_IDLE = 2;
 const MIN_CLAIM_INTERVAL_MS = 100;
-/** A consumer with nothing pending that has not talked to Redis for this many claim-idle periods is gone. */
+/** A consumer with nothing pending and no heartbeat for this many claim-idle periods is gone. */
 const DEAD_CONSUMER_IDLE_FACTOR = 10;
 /** How often stop() re-sends CLIENT UNBLOCK while waiting for the loop to end (covers a read sent just after). */
 const UNBLOCK_RETRY_MS = 100;
@@ -38,8 +38,11 @@ const SHUTDOWN_SHARE = 0.5;
  * path. A poison event that keeps killing its process is sent to the DLQ once its attempts are used up.
  *
  * Consumer name: `<hostname>-<pid>-<6 hex>`; the random suffix keeps two apps in one process (tests) apart.
- * Consumers with no pending entries idle for DEAD_CONSUMER_IDLE_FACTOR × CLAIM_IDLE_MS are removed from
- * the group, so XINFO's consumer count reflects live instances.
+ * Each consumer joins the group explicitly at start (XGROUP CREATECONSUMER) and records a heartbeat in
+ * `${prefix}:events:consumers` on every claim check; consumers with no pending entries whose heartbeat is
+ * older than DEAD_CONSUMER_IDLE_FACTOR × CLAIM_IDLE_MS are removed from the group, so XINFO's consumer count
+ * reflects live instances. (Redis 7.0 does not refresh a consumer's idle time while its reads time out, so
+ * idle time alone cannot tell a quiet consumer from a dead one.)
  */
 @Injectable()
 export class EventConsumer implements OnApplicationBootstrap, OnModuleDestroy {
@@ -78,7 +81,6 @@ export class EventConsumer implements OnApplicationBootstrap, OnModuleDestroy {
     if (!env.EVENT_BUS_ENABLED) return;
     try {
       await ensureConsumerGroup(this.redis, this.keys);
-      this.groupReady = true;
     } catch (error) {
       this.logger.warn(`Could not create consumer group ${CONSUMER_GROUP} yet: ${(error as Error).message}`);
     }
@@ -117,6 +119,7 @@ export class EventConsumer implements OnApplicationBootstrap, OnModuleDestroy {
       try {
         if (!this.groupReady) {
           await ensureConsumerGroup(this.redis, this.keys);
+          await this.heartbeat();
           this.groupReady = true;
         }
         if (this.ownPendingToRecover) await this.recoverOwnPending();
@@ -192,6 +195,7 @@ export class EventConsumer implements OnApplicationBootstrap, OnModuleDestroy {
     this.claimCursor = next;
     if (next === '0-0') {
       this.nextClaimAt = Date.now() + this.claimIntervalMs;
+      await this.heartbeat();
       await this.removeDeadConsumers();
     }
     if (deleted.length > 0) {
@@ -231,23 +235,38 @@ export class EventConsumer implements OnApplicationBootstrap, OnModuleDestroy {
     return entries.filter((_, index) => scores[index] === null || Number(scores[index]) <= now);
   }
 
+  /** Joins the group (again, if it was removed) and records that this consumer is alive. */
+  private async heartbeat(): Promise<void> {
+    const results = await this.redis
+      .pipeline()
+      .call('XGROUP', 'CREATECONSUMER', this.keys.main, CONSUMER_GROUP, this.consumerName)
+      .zadd(this.keys.consumers, Date.now(), this.consumerName)
+      .exec();
+    for (const [error] of results ?? []) if (error) throw error;
+  }
+
   private async removeDeadConsumers(): Promise<void> {
     const deadAfterMs = this.config.env.EVENT_BUS_CLAIM_IDLE_MS * DEAD_CONSUMER_IDLE_FACTOR;
+    const staleBefore = Date.now() - deadAfterMs;
     const consumers = ((await this.redis.call('XINFO', 'CONSUMERS', this.keys.main, CONSUMER_GROUP)) as unknown[]).map(pairs);
     for (const consumer of consumers) {
       const name = String(consumer.name);
       if (name === this.consumerName || Number(consumer.pending) > 0 || Number(consumer.idle) < deadAfterMs) continue;
-      if (await this.deleteConsumerIfIdle(name)) this.logger.log(`Removed consumer ${name} (gone for ${consumer.idle} ms, nothing pending)`);
+      if (await this.deleteConsumerIfIdle(name, staleBefore)) {
+        this.logger.log(`Removed consumer ${name} from the group (no heartbeat for ${deadAfterMs} ms, nothing pending)`);
+      }
     }
+    // Heartbeats of consumers long gone from the group.
+    await this.redis.zremrangebyscore(this.keys.consumers, '-inf', staleBefore - deadAfterMs);
   }
 
-  private async deleteConsumerIfIdle(name: string): Promise<boolean> {
-    return Number(await this.redis.eval(DELETE_IDLE_CONSUMER, 1, this.keys.main, CONSUMER_GROUP, name)) === 1;
+  private async deleteConsumerIfIdle(name: string, staleBefore: number): Promise<boolean> {
+    return Number(await this.redis.eval(DELETE_IDLE_CONSUMER, 2, this.keys.main, this.keys.consumers, CONSUMER_GROUP, name, staleBefore)) === 1;
   }
 
   /** On a clean stop the consumer leaves the group unless it still holds pending entries (they stay claimable). */
   private async forgetSelf(): Promise<void> {
-    await this.deleteConsumerIfIdle(this.consumerName).catch((error: unknown) =>
+    await this.deleteConsumerIfIdle(this.consumerName, Date.now() + 1).catch((error: unknown) =>
       this.logger.warn(`Could not remove consumer ${this.consumerName} from the group: ${(error as Error).message}`),
     );
   }

@@ -1,4 +1,3 @@
-import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   IsArray,
@@ -13,6 +12,7 @@ import {
   Min,
   ValidateBy,
 } from 'class-validator';
+import { QueryInteger } from '../common/query-integer.js';
 import { EVENT_TYPE_PATTERN } from './event-envelope.js';
 import { isStreamId } from './event-stream.js';
 
@@ -42,7 +42,7 @@ export class PublishEventDto {
 
 export class DlqListQuery {
   @IsOptional()
-  @Type(() => Number)
+  @QueryInteger()
   @IsInt()
   @Min(1)
   @Max(DLQ_PAGE_MAX)

@@ -105,5 +105,10 @@ describe('crash safety', () => {
       { attempts: 1, n: PUBLISHED - CHILD_BATCH },
       { attempts: 2, n: CHILD_BATCH },
     ]);
+    // The dead consumer, with nothing pending any more and no heartbeat, is eventually removed from the group.
+    await waitUntil(async () => {
+      const consumers = (await t.redis.call('XINFO', 'CONSUMERS', keysOf(t).main, CONSUMER_GROUP)) as unknown[];
+      expect(consumers).toHaveLength(1);
+    }, 20_000);
   });
 });
