@@ -6,15 +6,17 @@ import { parseArgs } from 'node:util';
 import { log, PHASES, type BenchContext, type BenchOptions, type PhaseName } from './lib/context.js';
 import { BUILD_DIR, REPO_ROOT } from './lib/paths.js';
 import { Report } from './lib/report.js';
-import { dropStaleBenchDatabases, PrivateRedis, withAdmin } from './lib/services.js';
+import { dropStaleBenchDatabases, startPrivateRedis, withAdmin, type PrivateRedis } from './lib/services.js';
 import { commandRate } from './phases/command-rate.js';
 import { eventBus } from './phases/event-bus.js';
 import { httpOverhead } from './phases/http-overhead.js';
+import { httpProfile } from './phases/http-profile.js';
 import { junkMemory } from './phases/junk-memory.js';
 import { scrapeCost } from './phases/scrape-cost.js';
 
 const PHASE_RUNNERS: Record<PhaseName, (ctx: BenchContext) => Promise<void>> = {
   http: httpOverhead,
+  profile: httpProfile,
   scrape: scrapeCost,
   commands: commandRate,
   events: eventBus,
@@ -75,7 +77,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const startedAt = new Date();
   await dropStaleBenchDatabases();
-  const redis = await PrivateRedis.start();
+  const redis = await startPrivateRedis();
   const report = new Report();
   const ctx: BenchContext = { options, redis, report, commands: [] };
   const facts = await machineFacts(redis);
@@ -116,6 +118,9 @@ async function main(): Promise<void> {
   writeFileSync(file, markdown);
   log(`results written to ${file} (${elapsed.toFixed(0)} s)`);
 }
+
+// Ctrl-C / kill: run the 'exit' handlers (they stop the servers started so far).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 
 main().catch((error: unknown) => {
   process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Report } from './report.js';
 import type { PrivateRedis } from './services.js';
 
-export const PHASES = ['http', 'scrape', 'commands', 'events', 'junk'] as const;
+export const PHASES = ['http', 'profile', 'scrape', 'commands', 'events', 'junk'] as const;
 export type PhaseName = (typeof PHASES)[number];
 
 export interface BenchOptions {

@@ -48,6 +48,12 @@ export interface ServerOptions {
   readyPath?: string;
 }
 
+/** Children still running, killed if the runner itself exits early (an error, Ctrl-C) so none is left behind. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** A server under test in its own process, so its CPU time can be read from /proc without the load generator's. */
 export class ServerProcess {
   private exited = false;
@@ -57,8 +63,10 @@ export class ServerProcess {
     private readonly child: ChildProcess,
     readonly logFile: string,
   ) {
+    running.add(child);
     child.once('exit', () => {
       this.exited = true;
+      running.delete(child);
     });
   }
 

@@ -6,11 +6,16 @@ import type { Redis } from 'ioredis';
  * loop (EVAL, in chunks) for the Redis stream, so a million rows or entries take seconds.
  */
 
-/** 1 % of approvals are open (pending or escalated), due dates spread ±48 h around now (about half overdue). */
+/**
+ * The first OPEN_APPROVALS rows are open (pending or escalated, due dates spread ±48 h around now, so about half
+ * are overdue); every later row is closed history. A bigger table is then a longer history with the same working
+ * queue, which is what "cost must not grow with table size" is about; a backlog is seeded separately.
+ */
+export const OPEN_APPROVALS = 500;
 const APPROVALS_SQL = `
 INSERT INTO approval_items (workspace_id, type, title, confidence_score, status, review_type, priority, requested_by, due_at, created_at, updated_at)
 SELECT $1, 'content.post', 'Bench item ' || g, g % 101,
-  CASE WHEN g % 200 = 0 THEN 'pending' WHEN g % 200 = 1 THEN 'escalated'
+  CASE WHEN g <= $4 THEN (ARRAY['pending', 'escalated'])[1 + g % 2]
        ELSE (ARRAY['approved', 'rejected', 'auto_approved', 'cancelled'])[1 + g % 4] END::approval_status,
   (ARRAY['auto', 'quick', 'full'])[1 + g % 3]::approval_review_type,
   (ARRAY['low', 'medium', 'high', 'urgent'])[1 + g % 4]::approval_priority,
@@ -45,22 +50,40 @@ export class Seeder {
     private readonly consumerGroup: string,
   ) {}
 
+  /**
+   * What autovacuum would have done to a table that grew over time: statistics for the planner, the visibility
+   * map for index-only scans and hint bits, so the first measurement after a bulk insert does not pay for them.
+   */
+  private async settle(table: string): Promise<void> {
+    await this.pool.query(`VACUUM (ANALYZE) ${table}`);
+  }
+
   /** Grows approval_items to `total` rows. */
   async approvalsTo(total: number): Promise<void> {
     if (total <= this.approvals) return;
     this.workspaceId ??= (
       await this.pool.query<{ id: string }>(`INSERT INTO workspaces (slug, name) VALUES ('bench', 'Bench') RETURNING id`)
     ).rows[0]!.id;
-    await this.pool.query(APPROVALS_SQL, [this.workspaceId, this.approvals + 1, total]);
-    await this.pool.query('ANALYZE approval_items');
+    await this.pool.query(APPROVALS_SQL, [this.workspaceId, this.approvals + 1, total, OPEN_APPROVALS]);
+    await this.settle('approval_items');
     this.approvals = total;
+  }
+
+  /** Reopens closed items until `open` items are pending (a backlog); the status counters follow by trigger. */
+  async approvalBacklog(open: number): Promise<void> {
+    await this.pool.query(
+      `UPDATE approval_items SET status = 'pending' WHERE id IN (
+         SELECT id FROM approval_items WHERE status NOT IN ('pending', 'escalated') LIMIT $1)`,
+      [open - OPEN_APPROVALS],
+    );
+    await this.settle('approval_items');
   }
 
   /** Grows event_metadata to `total` rows; `spreadOver` is the table size the created_at spread is computed for. */
   async eventMetadataTo(total: number, spreadOver: number): Promise<void> {
     if (total <= this.eventMetadata) return;
     await this.pool.query(EVENT_METADATA_SQL, [this.eventMetadata + 1, total, spreadOver]);
-    await this.pool.query('ANALYZE event_metadata');
+    await this.settle('event_metadata');
     this.eventMetadata = total;
   }
 

@@ -3,7 +3,20 @@ import pg from 'pg';
 import { runMigrations } from '../../src/db/migrate.js';
 import { PrivateRedis } from '../../test/support/redis-server.js';
 
-export { PrivateRedis };
+export type { PrivateRedis };
+
+const privateRedises = new Set<PrivateRedis>();
+process.once('exit', () => {
+  // stop() sends SIGKILL synchronously before its first await, which is all an exit handler can do.
+  for (const redis of privateRedises) void redis.stop();
+});
+
+/** A private redis-server (nothing else writes to it), stopped at exit even if the run fails. */
+export async function startPrivateRedis(): Promise<PrivateRedis> {
+  const redis = await PrivateRedis.start();
+  privateRedises.add(redis);
+  return redis;
+}
 
 /** PostgreSQL server the benchmarks create their own databases on (the same one the tests use). */
 export const BENCH_PG_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432';

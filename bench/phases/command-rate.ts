@@ -10,7 +10,7 @@ import { ServerProcess, sleep } from '../lib/proc.js';
 import { fmt, table } from '../lib/report.js';
 import { scrapeOnce } from '../lib/scrape.js';
 import { Seeder } from '../lib/seed.js';
-import { createBenchDatabase, PrivateRedis, type BenchDatabase } from '../lib/services.js';
+import { createBenchDatabase, startPrivateRedis, type BenchDatabase, type PrivateRedis } from '../lib/services.js';
 import { sum } from '../lib/stats.js';
 
 const PREFIX = 'bench-commands';
@@ -80,7 +80,7 @@ export async function commandRate(ctx: BenchContext): Promise<void> {
   try {
     await Promise.all(
       arms.map(async (arm, index) => {
-        arm.redis = await PrivateRedis.start();
+        arm.redis = await startPrivateRedis();
         arm.database = await createBenchDatabase(`commands${index}`);
         const pool = new pg.Pool({ connectionString: arm.database.url, max: 1 });
         const redis = new Redis(arm.redis.url);
