@@ -1,5 +1,5 @@
-import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Length, Max, MaxLength, Min } from 'class-validator';
+import { QueryInteger } from '../../common/query-integer.js';
 import { APPROVAL_PRIORITIES, APPROVAL_STATUSES, type ApprovalPriority, type ApprovalStatus } from '../../db/schema.js';
 import { DEFAULT_PAGE_SIZE, MAX_NAME_LENGTH, MAX_PAGE_SIZE } from '../approval.constants.js';
 
@@ -39,7 +39,7 @@ export class ListApprovalsQuery {
   order: SortOrder = 'desc';
 
   @IsOptional()
-  @Type(() => Number)
+  @QueryInteger()
   @IsInt()
   @Min(1)
   @Max(MAX_PAGE_SIZE)
