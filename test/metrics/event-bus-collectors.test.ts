@@ -1,4 +1,3 @@
-import { createServer, type Server } from 'node:http';
 import { ApprovalQueueStatsService } from '../../src/approvals/approval-queue-stats.service.js';
 import { AiProviderStatsService } from '../../src/ai-providers/ai-provider-stats.service.js';
 import { EventPublisher } from '../../src/events/event-publisher.service.js';
