@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { AI_PROVIDERS, APPROVAL_STATUSES, EVENT_STATUSES } from '../../src/db/schema.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
 import { FakeAiProvider } from './fake-ai-provider.js';
 import { PrometheusServer, sleep } from './prometheus-server.js';
@@ -32,6 +33,42 @@ const SETTLE_TIMEOUT_MS = 25_000;
 const POLL_MS = 500;
 /** A live system has traffic all the time; so does the test while it queries, or rate() windows run dry. */
 const STEADY_TRAFFIC_PERIOD_MS = 1_000;
+
+/** Names and types are a public contract (issue "Prometheus metrics export"); dashboards and alerts use them. */
+const CONTRACT_TYPES: Record<string, string> = {
+  http_request_duration_seconds: 'histogram',
+  http_requests_total: 'counter',
+  http_requests_in_flight: 'gauge',
+  http_active_connections: 'gauge',
+  http_connections_total: 'counter',
+  event_bus_throughput_total: 'counter',
+  event_bus_stream_length: 'gauge',
+  event_bus_consumer_lag: 'gauge',
+  event_bus_consumer_lag_seconds: 'gauge',
+  event_bus_pending_messages: 'gauge',
+  event_bus_consumers: 'gauge',
+  event_bus_dlq_size: 'gauge',
+  event_bus_dlq_trimmed_total: 'counter',
+  event_bus_recent_events: 'gauge',
+  event_bus_events_published_total: 'counter',
+  event_bus_events_processed_total: 'counter',
+  event_bus_processing_duration_seconds: 'histogram',
+  approval_queue_depth: 'gauge',
+  approval_queue_oldest_pending_age_seconds: 'gauge',
+  approval_queue_overdue: 'gauge',
+  ai_provider_health: 'gauge',
+  ai_provider_configs: 'gauge',
+  ai_provider_last_check_timestamp_seconds: 'gauge',
+  ai_provider_check_duration_seconds: 'histogram',
+  metrics_collector_up: 'gauge',
+  metrics_collector_duration_seconds: 'gauge',
+  metrics_collector_last_success_timestamp_seconds: 'gauge',
+  process_cpu_seconds_total: 'counter',
+  process_resident_memory_bytes: 'gauge',
+  nodejs_eventloop_lag_p99_seconds: 'gauge',
+  nodejs_heap_size_used_bytes: 'gauge',
+  nodejs_gc_duration_seconds: 'histogram',
+};
 
 const GOOD_KEY = `sk-good-${randomBytes(12).toString('hex')}`;
 const BAD_KEY = `sk-revoked-${randomBytes(12).toString('hex')}`;
@@ -217,6 +254,26 @@ describe('operator kit against a real Prometheus scraping the API', () => {
     );
     const unmet = expectations.flatMap(([expr, ok], i) => (ok(values[i]!) ? [] : [`${expr} = ${values[i]}`]));
     expect(unmet).toEqual([]);
+  });
+
+  it('Prometheus sees every metric the kit relies on with its contract type and label values', async () => {
+    const metadata = await prometheus.get<Record<string, { type: string }[]>>('/api/v1/metadata');
+    const types = Object.fromEntries(Object.entries(metadata.data ?? {}).map(([name, [first]]) => [name, first?.type]));
+    expect(Object.fromEntries(Object.keys(CONTRACT_TYPES).map((name) => [name, types[name]]))).toEqual(CONTRACT_TYPES);
+
+    const labelValues = async (metric: string, label: string): Promise<string[]> => {
+      const answer = await prometheus.get<Record<string, string>[]>(`/api/v1/series?match[]=${encodeURIComponent(metric)}`);
+      return [...new Set((answer.data ?? []).map((series) => series[label]!))].sort();
+    };
+    const sorted = (values: readonly string[]) => [...values].sort();
+    expect(await labelValues('approval_queue_depth', 'status')).toEqual(sorted(APPROVAL_STATUSES));
+    expect(await labelValues('event_bus_recent_events', 'status')).toEqual(sorted(EVENT_STATUSES));
+    expect(await labelValues('ai_provider_health', 'provider')).toEqual(sorted(AI_PROVIDERS));
+    expect(await labelValues('ai_provider_configs', 'status')).toEqual(['healthy', 'unchecked', 'unhealthy']);
+    expect(await labelValues('metrics_collector_up', 'collector')).toEqual(['ai_providers', 'approvals', 'event_bus', 'event_metadata']);
+    expect(await labelValues('event_bus_throughput_total', 'stream')).toEqual(['dlq', 'main']);
+    expect(await labelValues('event_bus_consumer_lag_seconds', 'consumer_group')).toEqual(['hyvve-platform']);
+    expect(await labelValues('event_bus_events_processed_total', 'outcome')).toEqual(expect.arrayContaining(['dead_lettered', 'success']));
   });
 
   it('every dashboard panel query evaluates without error and returns data', async () => {
