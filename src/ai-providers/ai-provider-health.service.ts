@@ -257,7 +257,8 @@ export class AiProviderHealthService implements OnApplicationBootstrap, BeforeAp
   }
 
   private logHealthChange(config: ClaimedConfig, healthy: boolean, previous: boolean | null, error: string | undefined, failures: number): void {
-    const subject = `AI provider config ${config.id} (${config.provider}, workspace ${config.workspaceId})`;
+    // No workspace id in logs (they identify tenants to whoever reads the logs); the config id leads to it.
+    const subject = `AI provider config ${config.id} (${config.provider})`;
     if (healthy) this.logger.log(`${subject} is healthy${previous === false ? ' again' : ''}`);
     else this.logger.warn(`${subject} is unhealthy (${failures} consecutive failure(s)): ${error}`);
   }
