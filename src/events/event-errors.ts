@@ -1,34 +1,16 @@
 import { describeError, isDrizzleQueryError, stackFrames } from '../common/describe-error.js';
+import { redactSecrets } from '../common/redact.js';
 
 /** Bounds for what a handler's error may put into EventMetadata, the DLQ and the logs. */
 export const MAX_ERROR_MESSAGE_LENGTH = 1000;
 export const MAX_ERROR_STACK_LINES = 12;
 const MAX_STACK_LENGTH = 4000;
 
-// Credentials that could end up in an error message: bearer tokens, our API tokens, provider keys, key=value secrets.
-const SECRET_PATTERNS: RegExp[] = [
-  /\bBearer\s+[A-Za-z0-9_\-.~+/]+=*/gi,
-  /\bhyv_[A-Za-z0-9_-]+/g,
-  /\bsk-[A-Za-z0-9_-]{8,}/g,
-  /\bAIza[A-Za-z0-9_-]{20,}/g,
-  /\b(api[_-]?key|token|secret|password|passwd|authorization)(["']?\s*[:=]\s*["']?)[^\s"',;&]+/gi,
-];
 const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
 
 export interface SanitizedError {
   message: string;
   stack: string;
-}
-
-function redact(text: string): string {
-  let result = text;
-  for (const pattern of SECRET_PATTERNS) {
-    // Only the key=value pattern has groups: keep its key so the message still says what was removed.
-    result = result.replace(pattern, (_match, key: unknown, separator: unknown) =>
-      typeof key === 'string' && typeof separator === 'string' ? `${key}${separator}[redacted]` : '[redacted]',
-    );
-  }
-  return result;
 }
 
 function truncate(text: string, max: number): string {
@@ -50,8 +32,8 @@ export function sanitizeError(error: unknown): SanitizedError {
   } else {
     message = `Non-error thrown: ${String(error)}`;
   }
-  message = truncate(redact(message.replace(/\s+/g, ' ').replace(CONTROL_CHARACTERS, '')), MAX_ERROR_MESSAGE_LENGTH);
+  message = truncate(redactSecrets(message.replace(/\s+/g, ' ').replace(CONTROL_CHARACTERS, '')), MAX_ERROR_MESSAGE_LENGTH);
   // Frames only: a multi-line message (Drizzle's ends in "params: ...") must not reach the stored stack.
-  const stack = truncate(redact(stackFrames(error, MAX_ERROR_STACK_LINES).replace(CONTROL_CHARACTERS, '')), MAX_STACK_LENGTH);
+  const stack = truncate(redactSecrets(stackFrames(error, MAX_ERROR_STACK_LINES).replace(CONTROL_CHARACTERS, '')), MAX_STACK_LENGTH);
   return { message, stack };
 }
