@@ -46,6 +46,8 @@ export class ApprovalEscalationService implements OnApplicationBootstrap, OnModu
    * escalatedAt) and returns them. Publishes one approval.item.escalated per item, after each batch commits.
    */
   async escalateOverdue(now?: Date): Promise<ApprovalItem[]> {
+    // With the bus down the run fails here and the items stay pending; the next run escalates and announces them.
+    await this.events.ensureAvailable();
     const clock = now ? sql`${now.toISOString()}::timestamptz` : sql`now()`;
     const escalated: ApprovalItem[] = [];
     for (;;) {

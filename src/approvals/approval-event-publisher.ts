@@ -35,15 +35,21 @@ function eventData(item: ApprovalItem): Record<string, unknown> {
 }
 
 /**
- * Publishes approval transitions after the change is committed. There is no outbox: if the bus is down the
- * change stands (it is already committed) and the lost event is logged with the item ids, never thrown, so a
- * decision never answers 500 because Redis is unavailable.
+ * Publishes approval transitions after the change is committed. There is no outbox, so every change first
+ * checks that the bus answers (ensureAvailable): during a Redis outage changes are refused with a 503 and
+ * nothing is written. If Redis fails in the moment between that check and the publish, the change stands (it
+ * is already committed) and the lost event is logged with the item ids, never thrown.
  */
 @Injectable()
 export class ApprovalEventPublisher {
   private readonly logger = new Logger(ApprovalEventPublisher.name);
 
   constructor(private readonly publisher: EventPublisher) {}
+
+  /** Throws (→ 503) unless the bus answers now; call before writing a change this class will announce. */
+  ensureAvailable(): Promise<void> {
+    return this.publisher.ensureAvailable();
+  }
 
   async publish(events: { action: ApprovalEventAction; item: ApprovalItem }[], context: ApprovalEventContext): Promise<void> {
     if (events.length === 0) return;

@@ -80,6 +80,7 @@ export class ApprovalsService {
     dto: CreateApprovalDto,
     options: CreateOptions = {},
   ): Promise<ApprovalItem | undefined> {
+    await this.events.ensureAvailable();
     const settings = await this.settings.get(workspaceId);
     const route = routeApproval(dto.confidenceScore, settings);
     const priority = dto.priority ?? 'medium';
@@ -170,6 +171,7 @@ export class ApprovalsService {
    * `status IN ('pending','escalated')`; the others see the committed row no longer matching and get 409.
    */
   async decide(workspaceId: string, id: string, decision: Decision, actorId: string): Promise<ApprovalItem> {
+    await this.events.ensureAvailable();
     const [item] = await this.applyDecision(workspaceId, [id], decision, actorId);
     if (!item) {
       const [current] = await this.currentStatuses(workspaceId, [id]);
@@ -187,6 +189,7 @@ export class ApprovalsService {
 
   /** The same conditional UPDATE for many ids at once, with a result per id in the order given. */
   async decideMany(workspaceId: string, ids: string[], decision: Decision, actorId: string): Promise<BulkDecisionResult> {
+    await this.events.ensureAvailable();
     const decided = await this.applyDecision(workspaceId, ids, decision, actorId);
     const byId = new Map(decided.map((item) => [item.id, item]));
     const undecided = ids.filter((id) => !byId.has(id));

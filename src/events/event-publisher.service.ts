@@ -30,6 +30,16 @@ export class EventPublisher {
     this.keys = EventBusKeys.from(config);
   }
 
+  /**
+   * Resolves when Redis answers a PING now, and fails like a publish would (the exception filter makes it a
+   * 503) when it does not. For callers that must not commit a change they cannot announce: checking first turns
+   * an outage into a refused change instead of a committed change with a lost event. Only Redis failing in the
+   * moment between the check and the publish can still lose one (the caller logs it).
+   */
+  async ensureAvailable(): Promise<void> {
+    await this.redis.ping();
+  }
+
   async publish(input: PublishEventInput): Promise<EventEnvelope> {
     const [published] = await this.publishBatch([input]);
     return published!;
