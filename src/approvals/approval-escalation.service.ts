@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { and, asc, inArray, lt, sql } from 'drizzle-orm';
+import { describeError } from '../common/describe-error.js';
 import { AppConfig } from '../config/app-config.js';
 import { DB, type Database } from '../db/db.module.js';
 import { approvalItems } from '../db/schema.js';
@@ -79,7 +80,7 @@ export class ApprovalEscalationService implements OnApplicationBootstrap, OnModu
       .then((items) => {
         if (items.length) this.logger.log(`Escalated ${items.length} overdue approval item(s)`);
       })
-      .catch((error: Error) => this.logger.error(`Escalation run failed: ${error.message}`))
+      .catch((error: unknown) => this.logger.error(`Escalation run failed: ${describeError(error)}`))
       .finally(() => {
         this.running = undefined;
       });
