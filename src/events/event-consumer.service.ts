@@ -7,7 +7,8 @@ import { AppConfig } from '../config/app-config.js';
 import { REDIS, REDIS_BLOCKING } from '../redis/redis.module.js';
 import { CONSUMER_GROUP, EventBusKeys } from './event-bus.keys.js';
 import { DELETE_IDLE_CONSUMER, POP_DUE_RETRIES } from './event-bus.scripts.js';
-import { EventProcessor } from './event-processor.service.js';
+import { sanitizeError } from './event-errors.js';
+import { EventProcessor, type SettleOutcome } from './event-processor.service.js';
 import { ensureConsumerGroup, isRedisReplyError, pairs, readGroupEntries, toEntries, type StreamEntry } from './event-stream.js';
 
 const BACKOFF_BASE_MS = 200;
@@ -60,6 +61,8 @@ export class EventConsumer implements OnApplicationBootstrap, OnModuleDestroy {
   private nextRetryCheckAt = 0;
   private nextClaimAt = 0;
   private claimCursor = '0-0';
+  /** The previous batch's recording step, still running while the next batch is handled (at most one). */
+  private settling?: Promise<SettleOutcome>;
 
   constructor(
     private readonly config: AppConfig,
@@ -82,7 +85,7 @@ export class EventConsumer implements OnApplicationBootstrap, OnModuleDestroy {
     try {
       await ensureConsumerGroup(this.redis, this.keys);
     } catch (error) {
-      this.logger.warn(`Could not create consumer group ${CONSUMER_GROUP} yet: ${(error as Error).message}`);
+      this.logger.warn(`Could not create consumer group ${CONSUMER_GROUP} yet: ${sanitizeError(error).message}`);
     }
     if (!env.EVENT_BUS_CONSUMER_ENABLED) return;
     this.logger.log(`Event consumer ${this.consumerName} starting on ${this.keys.main} (group ${CONSUMER_GROUP})`);
@@ -115,6 +118,19 @@ export class EventConsumer implements OnApplicationBootstrap, OnModuleDestroy {
 
   private async run(): Promise<void> {
     let failures = 0;
+    try {
+      failures = await this.runUntilStopped();
+    } finally {
+      await this.awaitSettling().catch((error: unknown) =>
+        this.logger.warn(`The last batch could not be recorded before stopping; its events stay pending: ${sanitizeError(error).message}`),
+      );
+    }
+    if (failures > 0) this.logger.warn(`Event consumer stopped while failing (${failures} failed attempt(s) in a row)`);
+  }
+
+  /** Returns the number of consecutive failures when it stopped. */
+  private async runUntilStopped(): Promise<number> {
+    let failures = 0;
     while (!this.stopping) {
       try {
         if (!this.groupReady) {
@@ -132,6 +148,8 @@ export class EventConsumer implements OnApplicationBootstrap, OnModuleDestroy {
           failures = 0;
         }
       } catch (error) {
+        // Nothing may still be settling when the pending entries are re-read.
+        await this.awaitSettling().catch(() => undefined);
         if (this.stopping) break;
         failures++;
         // Whatever was read before the failure is pending on this consumer: re-read it once things work again.
@@ -141,21 +159,49 @@ export class EventConsumer implements OnApplicationBootstrap, OnModuleDestroy {
         const delay = Math.min(BACKOFF_BASE_MS * 2 ** (failures - 1), BACKOFF_MAX_MS);
         if (failures === 1 || failures % FAILURE_LOG_EVERY === 0) {
           this.logger.error(
-            `Event consumer failing (${failures} in a row): ${(error as Error).message}; retrying in ${delay} ms (backoff up to ${BACKOFF_MAX_MS} ms)`,
+            `Event consumer failing (${failures} in a row): ${sanitizeError(error).message}; retrying in ${delay} ms (backoff up to ${BACKOFF_MAX_MS} ms)`,
           );
         }
         await sleep(delay, undefined, { signal: this.stopController.signal }).catch(() => undefined);
       }
     }
+    return failures;
   }
 
+  /** Handles a batch; its recording step overlaps with the next batch, and the previous one is awaited here. */
   private async process(entries: StreamEntry[]): Promise<void> {
-    const { earliestRetryAt } = await this.processor.process(entries);
+    const { settled } = await this.processor.process(entries);
+    const previous = this.settling;
+    this.settling = settled;
+    if (previous) this.applySettled(await previous);
+  }
+
+  private async awaitSettling(): Promise<void> {
+    const settling = this.settling;
+    this.settling = undefined;
+    if (settling) this.applySettled(await settling);
+  }
+
+  private applySettled(outcome: SettleOutcome): void {
+    if (!outcome.ok) throw outcome.error;
+    const { earliestRetryAt } = outcome.result;
     if (earliestRetryAt !== undefined && earliestRetryAt < this.nextRetryCheckAt) this.nextRetryCheckAt = earliestRetryAt;
   }
 
   private async readNew(): Promise<StreamEntry[]> {
     const env = this.config.env;
+    if (this.settling) {
+      // Busy stream: take the next batch without blocking while the previous one is recorded. Only when
+      // there is nothing more, wait for that recording (it may schedule a retry the block must wake up for).
+      const ready = readGroupEntries(
+        await this.redis.call(
+          'XREADGROUP', 'GROUP', CONSUMER_GROUP, this.consumerName,
+          'COUNT', env.EVENT_BUS_BATCH_SIZE, 'STREAMS', this.keys.main, '>',
+        ),
+      );
+      if (ready.length > 0) return ready;
+      await this.awaitSettling();
+    }
     const wakeAt = Math.min(this.nextRetryCheckAt, this.nextClaimAt);
     const blockMs = Math.max(1, Math.min(env.EVENT_BUS_BLOCK_MS, wakeAt - Date.now()));
     this.blockingClientId ??= Number(await this.blocking.call('CLIENT', 'ID'));
@@ -267,7 +313,7 @@ export class EventConsumer implements OnApplicationBootstrap, OnModuleDestroy {
   /** On a clean stop the consumer leaves the group unless it still holds pending entries (they stay claimable). */
   private async forgetSelf(): Promise<void> {
     await this.deleteConsumerIfIdle(this.consumerName, Date.now() + 1).catch((error: unknown) =>
-      this.logger.warn(`Could not remove consumer ${this.consumerName} from the group: ${(error as Error).message}`),
+      this.logger.warn(`Could not remove consumer ${this.consumerName} from the group: ${sanitizeError(error).message}`),
     );
   }
 

@@ -9,7 +9,7 @@ import type { EventEnvelope } from './event-envelope.js';
 import { CONSUMER_GROUP, EventBusKeys } from './event-bus.keys.js';
 import { DELETE_FROM_DLQ, MOVE_TO_DLQ, REQUEUE_FROM_DLQ } from './event-bus.scripts.js';
 import { EventBusTelemetry } from './event-bus.telemetry.js';
-import type { SanitizedError } from './event-errors.js';
+import { sanitizeError, type SanitizedError } from './event-errors.js';
 import { fieldValue, parseEnvelope, toEntries, type StreamEntry } from './event-stream.js';
 
 /** Entries read per XREVRANGE while looking for one workspace's DLQ entries. */
@@ -205,7 +205,7 @@ export class EventDlqService {
       .set({ status: 'DLQ', attempts })
       .where(and(eq(eventMetadata.eventId, eventId), eq(eventMetadata.tenantId, tenantId), sql`${eventMetadata.status} = 'PENDING'`))
       .catch((error: unknown) =>
-        this.logger.warn(`Could not restore DLQ status of event ${eventId}: ${(error as Error).message}`),
+        this.logger.warn(`Could not restore DLQ status of event ${eventId}: ${sanitizeError(error).message}`),
       );
   }
 }

@@ -7,6 +7,7 @@ import { REDIS } from '../redis/redis.module.js';
 import { buildEnvelope, type EventEnvelope, type PublishEventInput } from './event-envelope.js';
 import { EventBusKeys } from './event-bus.keys.js';
 import { EventBusTelemetry } from './event-bus.telemetry.js';
+import { sanitizeError } from './event-errors.js';
 
 /** The stream entry's only field: the whole envelope as JSON. */
 export const EVENT_FIELD = 'event';
@@ -78,7 +79,7 @@ export class EventPublisher {
         .onConflictDoNothing({ target: eventMetadata.eventId });
     } catch (error) {
       this.logger.warn(
-        `EventMetadata insert failed after XADD for ${envelopes.length} event(s); the consumer will create the rows: ${(error as Error).message}`,
+        `EventMetadata insert failed after XADD for ${envelopes.length} event(s); the consumer will create the rows: ${sanitizeError(error).message}`,
       );
     }
     for (const envelope of envelopes) this.telemetry.published(envelope.type);

@@ -210,7 +210,7 @@ export class EventReplayService implements OnModuleDestroy {
         .set({ status: 'FAILED', eventsReplayed: replayed, errors, errorMessage, completedAt: new Date() })
         .where(job)
         .catch((updateError: unknown) =>
-          this.logger.error(`Could not record the failure of replay ${jobId}: ${(updateError as Error).message}`),
+          this.logger.error(`Could not record the failure of replay ${jobId}: ${sanitizeError(updateError).message}`),
         );
     }
   }
