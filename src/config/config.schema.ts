@@ -46,7 +46,7 @@ export const envSchema = z
       .default('hyvve'),
     EVENT_BUS_ENABLED: bool.default(true),
     EVENT_BUS_CONSUMER_ENABLED: bool.default(true),
-    EVENT_BUS_BATCH_SIZE: positiveInt.default(50),
+    EVENT_BUS_BATCH_SIZE: positiveInt.default(100),
     EVENT_BUS_BLOCK_MS: positiveInt.default(2000),
     EVENT_BUS_MAX_RETRIES: positiveInt.default(3),
     EVENT_BUS_RETRY_DELAYS_MS: msList.default([1000, 5000, 30000]),

@@ -22,6 +22,8 @@ const MIN_CLAIM_INTERVAL_MS = 100;
 const DEAD_CONSUMER_IDLE_FACTOR = 10;
 /** How often stop() re-sends CLIENT UNBLOCK while waiting for the loop to end (covers a read sent just after). */
 const UNBLOCK_RETRY_MS = 100;
+/** A keep-alive re-claims own entries idle at least CLAIM_IDLE_MS / this, never ones another consumer just took. */
+const KEEP_ALIVE_MIN_IDLE_DIVISOR = 4;
 /** Share of SHUTDOWN_TIMEOUT_MS the loop may use to finish its in-flight batch. */
 const SHUTDOWN_SHARE = 0.5;
 
@@ -37,6 +39,8 @@ const SHUTDOWN_SHARE = 0.5;
  * Crash safety: every consumer runs XAUTOCLAIM for entries idle longer than EVENT_BUS_CLAIM_IDLE_MS (the
  * owner died, or lost Redis for that long); claimed entries whose retry is not yet due are left for the retry
  * path. A poison event that keeps killing its process is sent to the DLQ once its attempts are used up.
+ * A consumer working through a long batch keeps its entries' idle time low (XCLAIM JUSTID to itself), so
+ * only a single handler running longer than EVENT_BUS_CLAIM_IDLE_MS can get its event processed twice.
  *
  * Consumer name: `<hostname>-<pid>-<6 hex>`; the random suffix keeps two apps in one process (tests) apart.
  * Each consumer joins the group explicitly at start (XGROUP CREATECONSUMER) and records a heartbeat in
@@ -170,10 +174,16 @@ export class EventConsumer implements OnApplicationBootstrap, OnModuleDestroy {
 
   /** Handles a batch; its recording step overlaps with the next batch, and the previous one is awaited here. */
   private async process(entries: StreamEntry[]): Promise<void> {
-    const { settled } = await this.processor.process(entries);
+    const { settled } = await this.processor.process(entries, { keepAlive: (ids) => this.keepAlive(ids) });
     const previous = this.settling;
     this.settling = settled;
     if (previous) this.applySettled(await previous);
+  }
+
+  /** XCLAIM to itself with JUSTID resets the entries' idle time without counting a delivery. */
+  private async keepAlive(streamIds: string[]): Promise<void> {
+    const minIdle = Math.floor(this.config.env.EVENT_BUS_CLAIM_IDLE_MS / KEEP_ALIVE_MIN_IDLE_DIVISOR);
+    await this.redis.call('XCLAIM', this.keys.main, CONSUMER_GROUP, this.consumerName, minIdle, ...streamIds, 'JUSTID');
   }
 
   private async awaitSettling(): Promise<void> {

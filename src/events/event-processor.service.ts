@@ -44,6 +44,17 @@ export interface ProcessResult {
 /** How a batch's last step ended; never a rejected promise, so it can wait unobserved. */
 export type SettleOutcome = { ok: true; result: ProcessResult } | { ok: false; error: unknown };
 
+export interface ProcessOptions {
+  /**
+   * Resets the idle time of entries still owned by this consumer. Called during a long batch so other
+   * consumers do not take its not-yet-finished entries for abandoned ones (EVENT_BUS_CLAIM_IDLE_MS).
+   */
+  keepAlive?: (streamIds: string[]) => Promise<void>;
+}
+
+/** Keep-alive every CLAIM_IDLE_MS / KEEP_ALIVE_DIVISOR while a batch is being handled. */
+const KEEP_ALIVE_DIVISOR = 3;
+
 export interface HandledBatch {
   /** Resolves once the outcomes are recorded and the entries acknowledged, scheduled for retry or dead-lettered. */
   settled: Promise<SettleOutcome>;
@@ -85,7 +96,7 @@ export class EventProcessor {
     this.keys = EventBusKeys.from(config);
   }
 
-  async process(entries: StreamEntry[]): Promise<HandledBatch> {
+  async process(entries: StreamEntry[], options: ProcessOptions = {}): Promise<HandledBatch> {
     const parsed: ParsedEntry[] = [];
     const malformed: StreamEntry[] = [];
     const deleted: string[] = [];
@@ -105,7 +116,7 @@ export class EventProcessor {
     const waves = distinctEventWaves(parsed);
     let earliestRetryAt: number | undefined;
     for (let i = 0; i < waves.length; i++) {
-      const outcomes = await this.handleWave(waves[i]!);
+      const outcomes = await this.handleWave(waves[i]!, options);
       const finishing = this.finishWave(outcomes).then((dueAt) => {
         if (dueAt !== undefined && (earliestRetryAt === undefined || dueAt < earliestRetryAt)) earliestRetryAt = dueAt;
       });
@@ -121,10 +132,18 @@ export class EventProcessor {
     return { settled: Promise.resolve({ ok: true, result: { earliestRetryAt } }) };
   }
 
-  private async handleWave(entries: ParsedEntry[]): Promise<Outcome[]> {
+  private async handleWave(entries: ParsedEntry[], { keepAlive }: ProcessOptions): Promise<Outcome[]> {
     const states = await this.markProcessing(entries);
     const outcomes: Outcome[] = [];
-    for (const entry of entries) outcomes.push(await this.handle(entry, states.get(entry.envelope.id)!));
+    const keepAliveMs = this.config.env.EVENT_BUS_CLAIM_IDLE_MS / KEEP_ALIVE_DIVISOR;
+    let lastKeepAlive = performance.now();
+    for (const entry of entries) {
+      outcomes.push(await this.handle(entry, states.get(entry.envelope.id)!));
+      if (keepAlive && performance.now() - lastKeepAlive > keepAliveMs) {
+        await keepAlive(entries.map((e) => e.streamId));
+        lastKeepAlive = performance.now();
+      }
+    }
     return outcomes;
   }
 
