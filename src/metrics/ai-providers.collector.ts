@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { Gauge } from 'prom-client';
 import { AiProviderStatsService, type ProviderMetrics } from '../ai-providers/ai-provider-stats.service.js';
 import { AI_PROVIDERS } from '../db/schema.js';
 import { MetricsService } from './metrics.service.js';
+import { snapshotGauge } from './snapshot-metrics.js';
 
 const CONFIG_STATUSES = ['healthy', 'unhealthy', 'unchecked'] as const;
 
@@ -11,44 +11,32 @@ const CONFIG_STATUSES = ['healthy', 'unhealthy', 'unchecked'] as const;
 export class AiProvidersCollector {
   constructor(metrics: MetricsService, stats: AiProviderStatsService) {
     const snapshot = metrics.snapshotOf<ProviderMetrics>({ name: 'ai_providers', fetch: () => stats.getProviderMetrics() });
-    const registers = [metrics.registry];
-    new Gauge({
+    const registry = metrics.registry;
+    snapshotGauge(snapshot, registry, {
       name: 'ai_provider_health',
       help: "Share of the provider's checked configs whose latest check succeeded (1 all healthy, 0 all failing = outage, NaN none checked).",
       labelNames: ['provider'],
-      registers,
-      collect() {
-        const s = snapshot.latest;
-        if (!s) return;
-        for (const provider of AI_PROVIDERS) {
-          const { healthy, unhealthy } = s[provider];
-          this.set({ provider }, healthy + unhealthy === 0 ? Number.NaN : healthy / (healthy + unhealthy));
-        }
-      },
+    }, (s, sample) => {
+      for (const provider of AI_PROVIDERS) {
+        const { healthy, unhealthy } = s[provider];
+        sample(healthy + unhealthy === 0 ? Number.NaN : healthy / (healthy + unhealthy), { provider });
+      }
     });
-    new Gauge({
+    snapshotGauge(snapshot, registry, {
       name: 'ai_provider_configs',
       help: 'Provider configurations by the result of their latest check (healthy, unhealthy, unchecked), zeros included.',
       labelNames: ['provider', 'status'],
-      registers,
-      collect() {
-        const s = snapshot.latest;
-        if (!s) return;
-        for (const provider of AI_PROVIDERS) {
-          for (const status of CONFIG_STATUSES) this.set({ provider, status }, s[provider][status]);
-        }
-      },
+    }, (s, sample) => {
+      for (const provider of AI_PROVIDERS) {
+        for (const status of CONFIG_STATUSES) sample(s[provider][status], { provider, status });
+      }
     });
-    new Gauge({
+    snapshotGauge(snapshot, registry, {
       name: 'ai_provider_last_check_timestamp_seconds',
       help: 'Unix time of the most recent health check of any config of the provider (0 = never checked).',
       labelNames: ['provider'],
-      registers,
-      collect() {
-        const s = snapshot.latest;
-        if (!s) return;
-        for (const provider of AI_PROVIDERS) this.set({ provider }, (s[provider].lastCheckedAt?.getTime() ?? 0) / 1000);
-      },
+    }, (s, sample) => {
+      for (const provider of AI_PROVIDERS) sample((s[provider].lastCheckedAt?.getTime() ?? 0) / 1000, { provider });
     });
   }
 }

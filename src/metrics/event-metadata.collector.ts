@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { Gauge } from 'prom-client';
 import { EVENT_STATUSES, type EventStatus } from '../db/schema.js';
 import { EventStatsService } from '../events/event-stats.service.js';
 import { MetricsService } from './metrics.service.js';
 import { RECENT_EVENTS_WINDOW_MS } from './metrics.types.js';
+import { snapshotGauge } from './snapshot-metrics.js';
 
 /** EventMetadata rows of the last hour by status, from PostgreSQL: a fleet-wide view of how events fare. */
 @Injectable()
@@ -13,16 +13,12 @@ export class EventMetadataCollector {
       name: 'event_metadata',
       fetch: () => stats.countRecentByStatus(RECENT_EVENTS_WINDOW_MS),
     });
-    new Gauge({
+    snapshotGauge(snapshot, metrics.registry, {
       name: 'event_bus_recent_events',
       help: 'Events created in the last hour, by their current status (all five statuses, zeros included).',
       labelNames: ['status'],
-      registers: [metrics.registry],
-      collect() {
-        const counts = snapshot.latest;
-        if (!counts) return;
-        for (const status of EVENT_STATUSES) this.set({ status }, counts[status] ?? 0);
-      },
+    }, (counts, sample) => {
+      for (const status of EVENT_STATUSES) sample(counts[status] ?? 0, { status });
     });
   }
 }
