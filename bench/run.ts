@@ -39,7 +39,7 @@ function parseOptions(): BenchOptions {
     phases,
     quick,
     rounds: Number(values.rounds ?? (quick ? 2 : 7)),
-    durationSeconds: Number(values.duration ?? (quick ? 2 : 4)),
+    durationSeconds: Number(values.duration ?? (quick ? 2 : 3)),
     warmupSeconds: quick ? 0.5 : 1,
     connections: 30,
   };

@@ -19,16 +19,21 @@ export interface ScrapeOptions {
 }
 
 /** GET /metrics, timed from sending the request to receiving the last byte of the body. */
-export function scrapeOnce(baseUrl: string, { gzip = false }: ScrapeOptions = {}): Promise<Scrape> {
+export function scrapeOnce(baseUrl: string, options: ScrapeOptions = {}): Promise<Scrape> {
+  return timedGet(baseUrl, '/metrics', options);
+}
+
+/** A timed GET over the same keep-alive connection (also used on other paths, for scale). */
+export function timedGet(baseUrl: string, path: string, { gzip = false }: ScrapeOptions = {}): Promise<Scrape> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const headers = gzip ? { 'accept-encoding': 'gzip' } : {};
-    get(`${baseUrl}/metrics`, { agent, headers }, (res) => {
+    get(`${baseUrl}${path}`, { agent, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => {
         const ms = performance.now() - started;
-        if (res.statusCode !== 200) return reject(new Error(`/metrics answered ${res.statusCode}`));
+        if (res.statusCode !== 200) return reject(new Error(`${path} answered ${res.statusCode}`));
         const wire = Buffer.concat(chunks);
         const body = res.headers['content-encoding'] === 'gzip' ? gunzipSync(wire) : wire;
         resolve({ ms, bytes: wire.length, body: body.toString('utf8') });
@@ -43,13 +48,13 @@ export async function scrapeRepeatedly(
   baseUrl: string,
   count: number,
   intervalMs: number,
-  options: ScrapeOptions = {},
+  options: ScrapeOptions & { path?: string } = {},
 ): Promise<{ times: number[]; last: Scrape }> {
   const times: number[] = [];
   let last: Scrape | undefined;
   for (let i = 0; i < count; i++) {
     const started = performance.now();
-    last = await scrapeOnce(baseUrl, options);
+    last = await timedGet(baseUrl, options.path ?? '/metrics', options);
     times.push(last.ms);
     const wait = intervalMs - (performance.now() - started);
     if (wait > 0) await sleep(wait);

@@ -19,7 +19,8 @@ export async function startPeer(module: Type, configure?: (app: NestExpressAppli
   const app = await NestFactory.create<NestExpressApplication>(module, { logger: PEER_LOG_LEVELS });
   app.set('x-powered-by', false);
   configure?.(app);
-  app.enableShutdownHooks();
+  // Not SIGUSR2 (in Nest's default list): the benchmarks use it to ask preloads for figures.
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
   await app.listen(Number(process.env.PORT), process.env.HOST ?? '127.0.0.1');
   return app;
 }

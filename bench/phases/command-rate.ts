@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -9,6 +9,7 @@ import { benchScript, LOG_DIR, OUR_MAIN } from '../lib/paths.js';
 import { ServerProcess, sleep } from '../lib/proc.js';
 import { fmt, table } from '../lib/report.js';
 import { scrapeOnce } from '../lib/scrape.js';
+import { readOnSignal } from '../lib/signal-file.js';
 import { Seeder } from '../lib/seed.js';
 import { createBenchDatabase, startPrivateRedis, type BenchDatabase, type PrivateRedis } from '../lib/services.js';
 import { sum } from '../lib/stats.js';
@@ -17,7 +18,6 @@ const PREFIX = 'bench-commands';
 const WINDOW_SECONDS = 60;
 const QUICK_WINDOW_SECONDS = 15;
 const SEED_ROWS = 1_000;
-const COUNT_FILE_WAIT_MS = 2_000;
 /** Commands the harness itself sends to the private Redis (its INFO readings), left out of the counts. */
 const HARNESS_COMMANDS = new Set(['info']);
 
@@ -42,17 +42,8 @@ function commandStats(info: string): Record<string, number> {
   return stats;
 }
 
-async function pgCounts(arm: Arm): Promise<Record<string, number>> {
-  const file = arm.countFile!;
-  const before = existsSync(file) ? statSync(file).mtimeMs : 0;
-  arm.server!.signal('SIGUSR2');
-  const deadline = Date.now() + COUNT_FILE_WAIT_MS;
-  while (Date.now() < deadline) {
-    if (existsSync(file) && statSync(file).mtimeMs !== before) break;
-    await sleep(20);
-  }
-  await sleep(20);
-  return JSON.parse(readFileSync(file, 'utf8')) as Record<string, number>;
+function pgCounts(arm: Arm): Promise<Record<string, number>> {
+  return readOnSignal<Record<string, number>>(arm.server!, arm.countFile!);
 }
 
 function delta(after: Record<string, number>, before: Record<string, number>): Record<string, number> {
@@ -76,6 +67,10 @@ export async function commandRate(ctx: BenchContext): Promise<void> {
     { label: 'scraped every 15 s', intervalSeconds: 15, scrapes: 0, pg: {}, redisCommands: {} },
     { label: 'not scraped', scrapes: 0, pg: {}, redisCommands: {} },
   ];
+  ctx.commands.push(
+    `# commands: three API processes, each: node --import bench/.tmp/bench/support/count-pg-queries.js bench/.tmp/src/main.js, own redis-server and database`,
+    'redis-cli -p <private port> INFO commandstats   # before and after the window; PostgreSQL counts via SIGUSR2 → BENCH_PG_COUNT_FILE',
+  );
   const keys = new EventBusKeys(PREFIX);
   try {
     await Promise.all(

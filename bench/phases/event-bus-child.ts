@@ -22,7 +22,7 @@ const BENCH_TYPE = 'bench.load.tick';
 const BATCH = 100;
 const CONCURRENCY = 16;
 const POLL_MS = 50;
-const E2E_TIMEOUT_MS = 120_000;
+const E2E_TIMEOUT_MS = 45_000;
 
 const quick = process.env.BENCH_QUICK === '1';
 const SINGLE_N = quick ? 500 : 3_000;

@@ -16,6 +16,7 @@ export async function eventBus(ctx: BenchContext): Promise<void> {
   const resultFile = join(LOG_DIR, 'event-bus.json');
   const logFile = join(LOG_DIR, 'event-bus.log');
   rmSync(resultFile, { force: true });
+  ctx.commands.push('# events: node bench/.tmp/bench/phases/event-bus-child.js (DATABASE_URL, REDIS_URL = the bench\'s own)');
   try {
     const log = openSync(logFile, 'w');
     const child = spawn(process.execPath, [benchScript('phases/event-bus-child.js')], {

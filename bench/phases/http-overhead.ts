@@ -40,6 +40,13 @@ export async function httpOverhead(ctx: BenchContext): Promise<void> {
     { key: 'willsoto', label: 'peer: @willsoto + interceptor', start: () => ServerProcess.start({ name: 'peer-willsoto', script: peerMain('willsoto'), env: PEER_ENV }) },
     { key: 'bare', label: 'peer: bare NestJS', start: () => ServerProcess.start({ name: 'peer-bare', script: peerMain('bare'), env: PEER_ENV }) },
   ];
+  ctx.commands.push(
+    '# http: five servers, each its own process on 127.0.0.1 (API env: NODE_ENV=production LOG_LEVEL=warn, background jobs off)',
+    'METRICS_HTTP_ENABLED=true  node bench/.tmp/src/main.js    # and =false, same build',
+    'node bench/.tmp/bench/peers/prom-bundle.js; node bench/.tmp/bench/peers/willsoto.js; node bench/.tmp/bench/peers/bare.js',
+    `# per arm and round, in process (autocannon API): warm-up, then measured (= autocannon -c ${options.connections} -d ${options.durationSeconds} http://127.0.0.1:<port>${PATH})`,
+    '# CPU: /proc/<server pid>/stat utime+stime before and after the measured window',
+  );
   const servers = new Map<string, ServerProcess>();
   const rounds: Round[] = [];
   try {

@@ -27,6 +27,7 @@ const isHandOver = (frame: string) => frame.startsWith('next router/');
  */
 export async function httpProfile(ctx: BenchContext): Promise<void> {
   const { options } = ctx;
+  ctx.commands.push(`node --cpu-prof --cpu-prof-dir=bench/.tmp/profiles --cpu-prof-interval=${SAMPLE_INTERVAL_US} bench/.tmp/src/main.js   # profile phase, under autocannon -c ${options.connections}`);
   rmSync(PROFILE_DIR, { recursive: true, force: true });
   mkdirSync(PROFILE_DIR, { recursive: true });
   const database = await createBenchDatabase('profile');

@@ -76,6 +76,11 @@ export async function scrapeCost(ctx: BenchContext): Promise<void> {
   );
   const env = (interval?: string) =>
     apiEnv({ DATABASE_URL: database.url, REDIS_URL: ctx.redis.url, EVENT_BUS_PREFIX: PREFIX, ...(interval ? { METRICS_COLLECT_INTERVAL_SECONDS: interval } : {}) });
+  ctx.commands.push(
+    '# scrape: two API processes on one seeded database; the second with METRICS_COLLECT_INTERVAL_SECONDS=0.001',
+    "curl -s -H 'Accept-Encoding: gzip' http://127.0.0.1:<port>/metrics -o /dev/null   # what each timed scrape does (node http, keep-alive)",
+    `# under load: autocannon -c ${options.connections} -d ${LOAD_SECONDS} [-R ${MODERATE_RATE}] http://127.0.0.1:<port>/health/live (worker thread) while scraping every ${LOAD_SCRAPE_INTERVAL_MS} ms`,
+  );
   const rows: Row[] = [];
   const seeding: string[] = [];
   let cached: ServerProcess | undefined;
@@ -105,6 +110,9 @@ export async function scrapeCost(ctx: BenchContext): Promise<void> {
       if (index === 0) {
         const plain = await scrapeRepeatedly(cached.url, SCRAPES, CACHED_INTERVAL_MS, { gzip: false });
         rows.push({ label: 'idle', mode: 'default interval, no gzip', times: plain.times });
+        // For scale: the same connection and spacing on the trivial route, i.e. what any request costs here.
+        const probe = await scrapeRepeatedly(cached.url, SCRAPES, CACHED_INTERVAL_MS, { path: '/health/live' });
+        rows.push({ label: 'idle: GET /health/live instead of /metrics (for scale)', mode: 'probe route', times: probe.times });
         plainBytes = plain.last.bytes;
       }
       const fromSnapshot = await scrapeRepeatedly(cached.url, SCRAPES, CACHED_INTERVAL_MS, { gzip: true });
