@@ -78,10 +78,6 @@ export class EventConsumer implements OnApplicationBootstrap, OnModuleDestroy {
     this.claimIntervalMs = Math.max(MIN_CLAIM_INTERVAL_MS, Math.floor(config.env.EVENT_BUS_CLAIM_IDLE_MS / CLAIM_CHECKS_PER_IDLE));
   }
 
-  get isRunning(): boolean {
-    return this.loop !== undefined;
-  }
-
   /** The group is created by every instance (even publish-only ones) so stats and lag exist from the start. */
   async onApplicationBootstrap(): Promise<void> {
     const env = this.config.env;

@@ -82,7 +82,7 @@ export class EventReplayService implements OnModuleDestroy {
     const endMs = Math.min(request.endTime.getTime(), now);
     if (request.startTime.getTime() >= request.endTime.getTime()) throw new BadRequestException('startTime must be before endTime');
     if (startMs >= now) throw new BadRequestException('startTime must be in the past');
-    if (request.endTime.getTime() - startMs > MAX_REPLAY_WINDOW_MS) {
+    if (endMs - startMs > MAX_REPLAY_WINDOW_MS) {
       throw new BadRequestException(`the window from startTime to endTime must be at most ${MAX_REPLAY_WINDOW_DAYS} days`);
     }
     if (this.running.has(workspaceId)) throw new ConflictException('A replay is already running for this workspace; wait for it to finish');
