@@ -3,6 +3,7 @@ import { CurrentPrincipal } from '../auth/auth.decorators.js';
 import type { Principal } from '../auth/principal.js';
 import { InvalidEventError } from './event-envelope.js';
 import { EventPublisher } from './event-publisher.service.js';
+import { PLATFORM_ONLY_EVENT_TYPES } from './event-types.js';
 import { PublishEventDto } from './events.dto.js';
 
 export const API_SOURCE = 'api';
@@ -14,6 +15,9 @@ export class EventsController {
 
   @Post()
   async publish(@CurrentPrincipal() principal: Principal, @Body() body: PublishEventDto) {
+    if (PLATFORM_ONLY_EVENT_TYPES.has(body.type)) {
+      throw new BadRequestException({ statusCode: 400, error: 'Bad Request', message: [`type ${body.type} is published by the platform only`] });
+    }
     try {
       const event = await this.publisher.publish({
         type: body.type,

@@ -45,6 +45,8 @@ describe('POST /events', () => {
       [{ type: 'crm.contact.created', data: {}, correlationId: 'has space' }, /^correlationId/],
       [{ type: 'crm.contact.created', data: {}, tenantId: 'someone-else' }, /tenantId should not exist/],
       [{ type: 'crm.contact.created', data: { blob: 'x'.repeat(70 * 1024) } }, /^data must be at most 65536 bytes/],
+      [{ type: 'approval.item.approved', data: {} }, /^type approval.item.approved is published by the platform only/],
+      [{ type: 'ai.provider.health_changed', data: {} }, /is published by the platform only/],
     ];
     for (const [body, message] of cases) {
       const res = await t.request('POST', '/events', { token, body });
