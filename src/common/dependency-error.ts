@@ -5,7 +5,7 @@ export type Dependency = 'postgres' | 'redis';
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH']);
 // SQLSTATE classes 08 (connection exception) and 57P0x (operator intervention: server shutting down).
 const PG_UNAVAILABLE = /^(08|57P0)/;
-const PG_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Cannot use a pool after calling end/i;
+const PG_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Client was closed and is not queryable|Cannot use a pool after calling end/i;
 const REDIS_MESSAGES = /enableOfflineQueue|Connection is closed|Command timed out|Reached the max retries per request|Connection in subscriber mode|ioredis/i;
 
 /** Walks the cause chain (drizzle wraps driver errors) and says which dependency failed, if any. */

@@ -2,6 +2,7 @@ import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/comm
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import { AppConfig } from '../config/app-config.js';
+import { ResilientPool } from './resilient-pool.js';
 import * as schema from './schema.js';
 
 export type Database = NodePgDatabase<typeof schema>;
@@ -9,7 +10,7 @@ export const DB = Symbol('DB');
 export const PG_POOL = Symbol('PG_POOL');
 
 export function createPool(config: AppConfig): pg.Pool {
-  const pool = new pg.Pool({
+  const pool = new ResilientPool({
     connectionString: config.env.DATABASE_URL,
     max: config.env.DATABASE_POOL_MAX,
     connectionTimeoutMillis: config.env.DATABASE_CONNECT_TIMEOUT_MS,
