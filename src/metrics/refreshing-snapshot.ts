@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { describeError } from '../common/describe-error.js';
 import type { CollectorSelfMetrics } from './collector-self-metrics.js';
 import type { SnapshotSource } from './metrics.types.js';
 
@@ -85,7 +86,7 @@ export class RefreshingSnapshot<T> {
     if (this.healthy === healthy) return;
     const first = this.healthy === undefined;
     this.healthy = healthy;
-    if (!healthy) this.logger.warn(`refresh failing, serving last known values: ${(error as Error)?.message ?? String(error)}`);
+    if (!healthy) this.logger.warn(`refresh failing, serving last known values: ${describeError(error)}`);
     else if (!first) this.logger.log('refresh recovered');
   }
 }
