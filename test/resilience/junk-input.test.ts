@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { APPROVAL_PRIORITIES, APPROVAL_STATUSES, AI_PROVIDERS, type Role } from '../../src/db/schema.js';
 import { EVENT_TYPE_PATTERN } from '../../src/events/event-envelope.js';
 import { startTestApp, type TestApp } from '../support/test-app.js';
-import { busState, errorLines, hasMessage, tableChecksums } from './helpers.js';
+import { busState, errorLines, hasMessage, leaked, tableChecksums } from './helpers.js';
 
 /**
  * Property-based junk: every generated request is malformed by construction (bad JSON, wrong types, huge
@@ -479,6 +479,7 @@ describe('junk input', () => {
     expect(await busState(t.redis, t.prefix)).toEqual(before.bus);
     // No request reached the "unhandled error" path, and the app is still healthy.
     expect(errorLines(t.logs.lines.slice(logLinesBefore))).toEqual([]);
+    expect(leaked(t.logs.text, Object.values(tokens))).toEqual([]);
     expect((await t.request('GET', '/health/ready')).status).toBe(200);
     const me = await t.request('GET', '/me', { token: tokens.member });
     expect(me.status).toBe(200);

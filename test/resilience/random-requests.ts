@@ -20,12 +20,14 @@ export function prng(seed: number): () => number {
 export function randomRequests(seed: number): (i: number) => RawRequest {
   const random = prng(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const hex = (length: number) => Array.from({ length }, () => Math.floor(random() * 16).toString(16)).join('');
+  const uuid = () => `${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}`;
   const segment = () => {
     const kind = random();
     if (kind < 0.4) return Math.floor(random() * 2 ** 48).toString(36);
-    if (kind < 0.6) return crypto.randomUUID();
-    if (kind < 0.75) return encodeURIComponent(String.fromCodePoint(0x4e00 + Math.floor(random() * 0x5000), 0x1f600 + Math.floor(random() * 0x50)));
-    if (kind < 0.85) return '%00%ff%2F..';
+    if (kind < 0.65) return uuid();
+    if (kind < 0.8) return encodeURIComponent(String.fromCodePoint(0x4e00 + Math.floor(random() * 0x5000), 0x1f600 + Math.floor(random() * 0x50)));
+    if (kind < 0.95) return '%00%ff%2F..';
     return 'x'.repeat(1 + Math.floor(random() * 2000));
   };
   return () => {
