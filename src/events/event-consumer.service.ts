@@ -240,6 +240,9 @@ export class EventConsumer implements OnApplicationBootstrap, OnModuleDestroy {
   /** Crash recovery: takes over entries idle longer than EVENT_BUS_CLAIM_IDLE_MS, one page per call. */
   private async claimIdleEntries(): Promise<void> {
     const env = this.config.env;
+    // Our previous batch may still be recording: its entries are pending and, on a slow machine, already idle
+    // past the threshold. Let it settle first, or XAUTOCLAIM would hand them back to us for a second run.
+    await this.awaitSettling();
     const [next, claimed, deleted] = (await this.redis.call(
       'XAUTOCLAIM', this.keys.main, CONSUMER_GROUP, this.consumerName,
       env.EVENT_BUS_CLAIM_IDLE_MS, this.claimCursor, 'COUNT', env.EVENT_BUS_BATCH_SIZE,

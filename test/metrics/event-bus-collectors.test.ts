@@ -21,7 +21,7 @@ describe('event bus metrics', () => {
   const seen = new Map<string, number>();
   beforeAll(async () => {
     t = await startTestApp({
-      env: { ...FAST_COLLECTORS, EVENT_BUS_CONSUMER_ENABLED: 'true', EVENT_BUS_RETRY_DELAYS_MS: '20', EVENT_BUS_CLAIM_IDLE_MS: '200', EVENT_BUS_BLOCK_MS: '100' },
+      env: { ...FAST_COLLECTORS, EVENT_BUS_CONSUMER_ENABLED: 'true', EVENT_BUS_RETRY_DELAYS_MS: '20', EVENT_BUS_CLAIM_IDLE_MS: '2000', EVENT_BUS_BLOCK_MS: '100' },
     });
     const subscriptions = t.app.get(EventSubscriptions);
     subscriptions.subscribe('metrics-test.count', '*', (event) => {
