@@ -29,8 +29,19 @@ export class HealthController {
   ready() {
     const timeoutMs = this.config.env.REDIS_COMMAND_TIMEOUT_MS;
     return this.health.check([
-      () => this.indicators.check('postgres').attempt(async () => { await this.db.execute(sql`SELECT 1`); }).withTimeout(timeoutMs),
-      () => this.indicators.check('redis').attempt(async () => { await this.redis.ping(); }).withTimeout(timeoutMs),
+      () => this.indicators.check('postgres').attempt(answers('PostgreSQL', () => this.db.execute(sql`SELECT 1`))).withTimeout(timeoutMs),
+      () => this.indicators.check('redis').attempt(answers('Redis', () => this.redis.ping())).withTimeout(timeoutMs),
     ]);
   }
+}
+
+/** The endpoint is public: say which dependency failed, never the driver's text (queries, addresses). */
+function answers(dependency: string, probe: () => Promise<unknown>): () => Promise<void> {
+  return async () => {
+    try {
+      await probe();
+    } catch {
+      throw new Error(`${dependency} did not answer`);
+    }
+  };
 }

@@ -71,6 +71,8 @@ describe('readiness when Redis stops', () => {
     expect(down.status).toBe(503);
     expect(down.body.details.redis.status).toBe('down');
     expect(down.body.details.postgres.status).toBe('up');
+    expect(down.body.details.redis.message).toBe('Redis did not answer');
+    expect(JSON.stringify(down.body)).not.toMatch(/127\.0\.0\.1|ECONNREFUSED|Failed query/);
 
     await redis.start();
     await vi.waitFor(async () => expect((await t.request('GET', '/health/ready')).status).toBe(200), {
