@@ -11,6 +11,12 @@ export class Report {
     this.headlines.push({ measure, result, target, met: met === undefined ? 'n/a' : met ? 'yes' : '**no**' });
   }
 
+  /** Appends another report's sections and headlines (phases that run at the same time each fill their own). */
+  append(other: Report): void {
+    this.sections.push(...other.sections);
+    this.headlines.push(...other.headlines);
+  }
+
   render(title: string, preamble: string[]): string {
     const summary = table(
       ['Measure', 'Result', 'Target', 'Met'],

@@ -43,25 +43,6 @@ export function timedGet(baseUrl: string, path: string, { gzip = false }: Scrape
   });
 }
 
-/** Scrapes `count` times, one at a time, `intervalMs` apart (start to start). */
-export async function scrapeRepeatedly(
-  baseUrl: string,
-  count: number,
-  intervalMs: number,
-  options: ScrapeOptions & { path?: string } = {},
-): Promise<{ times: number[]; last: Scrape }> {
-  const times: number[] = [];
-  let last: Scrape | undefined;
-  for (let i = 0; i < count; i++) {
-    const started = performance.now();
-    last = await timedGet(baseUrl, options.path ?? '/metrics', options);
-    times.push(last.ms);
-    const wait = intervalMs - (performance.now() - started);
-    if (wait > 0) await sleep(wait);
-  }
-  return { times, last: last! };
-}
-
 /** Samples in an exposition (every line that is not a comment), i.e. the number of series. */
 export function seriesCount(body: string): number {
   let count = 0;
@@ -73,4 +54,29 @@ export function seriesCount(body: string): number {
 export function sampleValue(body: string, name: string): number {
   const match = new RegExp(`^${name} (\\S+)$`, 'm').exec(body);
   return match ? Number(match[1]) : Number.NaN;
+}
+
+/**
+ * Scrapes `count` times, one at a time, `intervalMs` apart (start to start), each scrape followed by a GET of a
+ * trivial route over the same connection: the pair sees the same machine at the same moment, so "scrape minus probe" is the scrape's own cost with most of
+ * the shared machine's noise (and the HTTP round trip) taken out.
+ */
+export async function scrapeWithProbes(
+  baseUrl: string,
+  count: number,
+  intervalMs: number,
+  options: ScrapeOptions & { probePath: string },
+): Promise<{ times: number[]; probes: number[]; last: Scrape }> {
+  const times: number[] = [];
+  const probes: number[] = [];
+  let last: Scrape | undefined;
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    last = await timedGet(baseUrl, '/metrics', options);
+    times.push(last.ms);
+    probes.push((await timedGet(baseUrl, options.probePath)).ms);
+    const wait = intervalMs - (performance.now() - started);
+    if (wait > 0) await sleep(wait);
+  }
+  return { times, probes, last: last! };
 }
