@@ -21,7 +21,7 @@ const LOAD_SECONDS = 8;
 const LOAD_SCRAPE_INTERVAL_MS = 100;
 /** Scraping starts this long after the load does, and stops this long before it ends. */
 const LOAD_MARGIN_MS = 1_000;
-/** About 40 % of what the API serves on this 2-core machine with 30 connections. */
+/** About a quarter of what the API serves on this 2-core machine with 30 connections (a loaded, not saturated, server). */
 const MODERATE_RATE = 1_000;
 const TARGET_MEDIAN_MS = 3;
 const TARGET_P99_MS = 15;
