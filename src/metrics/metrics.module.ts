@@ -40,12 +40,12 @@ export class MetricsModule {
   }
 
   /**
-   * Hooks request timing and connection counting into the HTTP server. Called by createApp before any other
-   * middleware, so requests rejected by the body parser are counted too.
+   * Hooks request timing and connection counting into the HTTP server (called by createApp).
    */
   static instrument(app: INestApplication): void {
+    const server = app.getHttpServer();
     const http = app.get(HttpMetricsInterceptor);
-    if (http.enabled) app.use(http.middleware);
-    app.get(ConnectionsCollector).attach(app.getHttpServer());
+    if (http.enabled) http.attach(server);
+    app.get(ConnectionsCollector).attach(server);
   }
 }
