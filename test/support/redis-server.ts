@@ -34,6 +34,9 @@ export class PrivateRedis {
       ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
       { stdio: 'ignore' },
     );
+    // A test file that fails before its afterAll must not leave the server running after the worker exits.
+    const child = this.process;
+    process.once('exit', () => child.kill('SIGKILL'));
     const deadline = Date.now() + 10_000;
     while (Date.now() < deadline) {
       const client = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
