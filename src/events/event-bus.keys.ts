@@ -24,6 +24,7 @@ export class EventBusKeys {
     this.consumers = `${prefix}:events:consumers`;
   }
 
+  /** The deployment's keys; EventsModule provides this instance to every service of the bus. */
   static from(config: AppConfig): EventBusKeys {
     return new EventBusKeys(config.env.EVENT_BUS_PREFIX);
   }

@@ -53,7 +53,6 @@ const SHUTDOWN_SHARE = 0.5;
 export class EventConsumer implements OnApplicationBootstrap, OnModuleDestroy {
   readonly consumerName = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   private readonly logger = new Logger(EventConsumer.name);
-  private readonly keys: EventBusKeys;
   private readonly claimIntervalMs: number;
   private loop?: Promise<void>;
   private stopping = false;
@@ -69,12 +68,12 @@ export class EventConsumer implements OnApplicationBootstrap, OnModuleDestroy {
   private settling?: Promise<SettleOutcome>;
 
   constructor(
+    private readonly keys: EventBusKeys,
     private readonly config: AppConfig,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(REDIS_BLOCKING) private readonly blocking: Redis,
     private readonly processor: EventProcessor,
   ) {
-    this.keys = EventBusKeys.from(config);
     this.claimIntervalMs = Math.max(MIN_CLAIM_INTERVAL_MS, Math.floor(config.env.EVENT_BUS_CLAIM_IDLE_MS / CLAIM_CHECKS_PER_IDLE));
   }
 

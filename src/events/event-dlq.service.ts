@@ -56,16 +56,14 @@ export interface DlqPage {
 @Injectable()
 export class EventDlqService {
   private readonly logger = new Logger(EventDlqService.name);
-  private readonly keys: EventBusKeys;
 
   constructor(
+    private readonly keys: EventBusKeys,
     private readonly config: AppConfig,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(DB) private readonly db: Database,
     private readonly telemetry: EventBusTelemetry,
-  ) {
-    this.keys = EventBusKeys.from(config);
-  }
+  ) {}
 
   /**
    * Appends each event to the DLQ and acknowledges it on the main stream (atomically per event). When the DLQ

@@ -83,18 +83,16 @@ const TELEMETRY_OF: Record<Outcome['kind'], ProcessingOutcome> = {
 @Injectable()
 export class EventProcessor {
   private readonly logger = new Logger(EventProcessor.name);
-  private readonly keys: EventBusKeys;
 
   constructor(
+    private readonly keys: EventBusKeys,
     private readonly config: AppConfig,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(DB) private readonly db: Database,
     private readonly subscriptions: EventSubscriptions,
     private readonly telemetry: EventBusTelemetry,
     private readonly dlq: EventDlqService,
-  ) {
-    this.keys = EventBusKeys.from(config);
-  }
+  ) {}
 
   async process(entries: StreamEntry[], options: ProcessOptions = {}): Promise<HandledBatch> {
     const parsed: ParsedEntry[] = [];

@@ -20,16 +20,14 @@ export const EVENT_FIELD = 'event';
 @Injectable()
 export class EventPublisher {
   private readonly logger = new Logger(EventPublisher.name);
-  private readonly keys: EventBusKeys;
 
   constructor(
+    private readonly keys: EventBusKeys,
     private readonly config: AppConfig,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(DB) private readonly db: Database,
     private readonly telemetry: EventBusTelemetry,
-  ) {
-    this.keys = EventBusKeys.from(config);
-  }
+  ) {}
 
   /**
    * Resolves when Redis answers a PING now, and fails like a publish would (the exception filter makes it a

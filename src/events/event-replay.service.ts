@@ -63,18 +63,16 @@ class ReplayInterrupted extends Error {}
 @Injectable()
 export class EventReplayService implements OnModuleDestroy {
   private readonly logger = new Logger(EventReplayService.name);
-  private readonly keys: EventBusKeys;
   private readonly running = new Map<string, Promise<void>>();
   private stopping = false;
 
   constructor(
+    private readonly keys: EventBusKeys,
     private readonly config: AppConfig,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(DB) private readonly db: Database,
     private readonly publisher: EventPublisher,
-  ) {
-    this.keys = EventBusKeys.from(config);
-  }
+  ) {}
 
   async start(workspaceId: string, request: ReplayRequest): Promise<ReplayJobView> {
     const now = Date.now();

@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { sql } from 'drizzle-orm';
 import type { Redis } from 'ioredis';
-import { AppConfig } from '../config/app-config.js';
 import { DB, type Database } from '../db/db.module.js';
 import { EVENT_STATUSES, type EventStatus } from '../db/schema.js';
 import { REDIS } from '../redis/redis.module.js';
@@ -35,15 +34,11 @@ const DAY_MS = 24 * HOUR_MS;
  */
 @Injectable()
 export class EventStatsService {
-  private readonly keys: EventBusKeys;
-
   constructor(
-    config: AppConfig,
+    private readonly keys: EventBusKeys,
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(DB) private readonly db: Database,
-  ) {
-    this.keys = EventBusKeys.from(config);
-  }
+  ) {}
 
   async getStreamStats(): Promise<StreamStats> {
     const { main, dlq, dlqTrimmed } = this.keys;

@@ -1,4 +1,6 @@
 import { Global, Module } from '@nestjs/common';
+import { AppConfig } from '../config/app-config.js';
+import { EventBusKeys } from './event-bus.keys.js';
 import { EventBusTelemetry } from './event-bus.telemetry.js';
 import { EventConsumer } from './event-consumer.service.js';
 import { EventDlqService } from './event-dlq.service.js';
@@ -15,6 +17,7 @@ import { EventsController } from './events.controller.js';
 @Module({
   controllers: [EventsController, EventsAdminController],
   providers: [
+    { provide: EventBusKeys, useFactory: EventBusKeys.from, inject: [AppConfig] },
     EventPublisher,
     EventBusTelemetry,
     EventSubscriptions,
