@@ -21,13 +21,10 @@ export function snapshotGauge<T, L extends string = never>(
   write: (latest: T, sample: SampleWriter<L>) => void,
 ): void {
   new Gauge<L>({
-    ...config,
-    labelNames: config.labelNames ?? [],
-    registers: [registry],
+    ...metricOptions(config, registry),
     collect() {
       const latest = snapshot.latest;
-      if (latest === undefined) return;
-      write(latest, (value, labels) => (labels ? this.set(labels, value) : this.set(value)));
+      if (latest !== undefined) write(latest, (value, labels) => (labels ? this.set(labels, value) : this.set(value)));
     },
   });
 }
@@ -43,9 +40,7 @@ export function snapshotCounter<T, L extends string = never>(
   write: (latest: T, sample: SampleWriter<L>) => void,
 ): void {
   new Counter<L>({
-    ...config,
-    labelNames: config.labelNames ?? [],
-    registers: [registry],
+    ...metricOptions(config, registry),
     collect() {
       const latest = snapshot.latest;
       if (latest === undefined) return;
@@ -53,4 +48,8 @@ export function snapshotCounter<T, L extends string = never>(
       write(latest, (value, labels) => (labels ? this.inc(labels, value) : this.inc(value)));
     },
   });
+}
+
+function metricOptions<L extends string>(config: SnapshotMetricConfig<L>, registry: Registry) {
+  return { ...config, labelNames: config.labelNames ?? [], registers: [registry] };
 }
